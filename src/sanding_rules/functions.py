@@ -1,0 +1,69 @@
+"""Whitelisted functions rules may call; each is vectorised over a fact column."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import idnumber
+from .expr import BOOL, DATE, OBJ, STR, register
+
+_EPOCH_MONTH = np.datetime64("1970-01", "M")
+_EPOCH_DAY = np.datetime64("1970-01-01", "D")
+
+# The groups of the retirement schedule, in the order the law lists them.
+RETIREMENT_GROUPS = ("male", "female_cadre", "female_worker")
+
+
+def _month_index(text: str) -> int:
+    """'1965-01' -> months since 1970-01."""
+    return int((np.datetime64(str(text)[:7], "M") - _EPOCH_MONTH).astype("int64"))
+
+
+@register(
+    "retirement_date",
+    (DATE, STR, STR, OBJ),
+    DATE,
+    "first day of the month a person reaches the statutory retirement age, by a schedule",
+)
+def retirement_date(
+    birth_days: np.ndarray, gender: np.ndarray, post_type: np.ndarray, schedule: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Retirement month (as a day number of its first day) for each person."""
+    n = len(birth_days)
+    null = np.isnan(birth_days)
+    births = np.where(null, 0, birth_days).astype("int64").astype("datetime64[D]")
+    birth_month = (births.astype("datetime64[M]") - _EPOCH_MONTH).astype("int64")
+    g = pd.Series(gender, dtype=object)
+    p = pd.Series(post_type, dtype=object)
+    male = (g == "M").to_numpy()
+    female = (g == "F").to_numpy()
+    worker = (p == "worker").to_numpy()
+    groups = {
+        "male": male,
+        "female_cadre": female & ~worker,
+        "female_worker": female & worker,
+    }
+    months = np.zeros(n, dtype="int64")
+    known = np.zeros(n, dtype=bool)
+    for name in RETIREMENT_GROUPS:
+        sel = groups[name]
+        rule = schedule[name]
+        first = _month_index(rule["first_birth_month"])
+        k = birth_month - first
+        extra = np.minimum(int(rule["max_extra_months"]), k // int(rule["months_per_step"]) + 1)
+        extra = np.where(k >= 0, extra, 0)
+        months = np.where(sel, birth_month + int(rule["base_years"]) * 12 + extra, months)
+        known |= sel
+    null = null | ~known
+    first_day = (months.astype("timedelta64[M]") + _EPOCH_MONTH).astype("datetime64[D]")
+    days = (first_day - _EPOCH_DAY).astype("float64")
+    return np.where(null, np.nan, days), null
+
+
+@register("valid_id_number", (STR,), BOOL, "a valid 18-character GB 11643 citizen ID number")
+def valid_id_number(values: np.ndarray) -> np.ndarray:
+    """True where the text is a valid ID number."""
+    return idnumber.valid_mask(pd.Series(values, dtype=object)).to_numpy(dtype=bool)

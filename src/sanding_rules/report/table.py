@@ -1,0 +1,136 @@
+"""A terminal report: summary by rule, then findings grouped by unit, Chinese by default."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from collections import defaultdict
+
+from ..audit import AuditResult
+from ..findings import Finding
+from ..rulefile import SEVERITY_RANK
+from . import SEVERITY_LABELS, action_label, evidence_for_output, unit_actions
+
+T = {
+    "title": {"zh": "三定规则审计报告", "en": "Three-determinations audit"},
+    "dataset": {"zh": "数据集", "en": "dataset"},
+    "as_of": {"zh": "截至", "en": "as of"},
+    "totals": {
+        "zh": "单位 {units} 个，人员 {people} 人；评估规则 {rules} 条，未评估 {skipped} 条；发现问题 {findings} 项",
+        "en": "{units} units, {people} people; {rules} rules evaluated, {skipped} not evaluated; {findings} findings",
+    },
+    "by_rule": {"zh": "按规则汇总", "en": "Findings by rule"},
+    "rule_head": {"zh": ("规则", "名称", "严重程度", "问题数"), "en": ("rule", "title", "severity", "findings")},
+    "skipped": {"zh": "未评估的规则", "en": "Rules not evaluated"},
+    "by_unit": {"zh": "按单位列示", "en": "Findings by unit"},
+    "n_findings": {"zh": "{n} 项问题", "en": "{n} findings"},
+    "actions": {"zh": "建议措施", "en": "actions"},
+    "basis": {"zh": "依据", "en": "basis"},
+    "source": {"zh": "来源", "en": "source"},
+    "rows": {"zh": "第 {rows} 行", "en": "rows {rows}"},
+    "clean": {"zh": "未发现问题。", "en": "No findings."},
+}
+
+
+def width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, cols: int) -> str:
+    """Pad to a display width."""
+    return text + " " * max(0, cols - width(text))
+
+
+def wrap(text: str, cols: int) -> list[str]:
+    """Wrap text to a display width, CJK-aware."""
+    lines, cur, w = [], "", 0
+    for ch in text:
+        cw = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if w + cw > cols and cur:
+            lines.append(cur)
+            cur, w = "", 0
+        cur += ch
+        w += cw
+    if cur:
+        lines.append(cur)
+    return lines or [""]
+
+
+def _rows_text(rows: list[int], lang: str) -> str:
+    shown = ", ".join(str(r) for r in rows[:8])
+    if len(rows) > 8:
+        shown += f" … (+{len(rows) - 8})"
+    return T["rows"][lang].format(rows=shown)
+
+
+def render_table(result: AuditResult, lang: str = "zh", show_ids: bool = False, cols: int | None = None) -> str:
+    """The whole report as text that fits the terminal."""
+    cols = cols or max(60, min(shutil.get_terminal_size((100, 24)).columns, 140))
+    out: list[str] = []
+    out.append(T["title"][lang])
+    out.append(f"{T['dataset'][lang]}: {result.dataset}    {T['as_of'][lang]}: {result.as_of.isoformat()}")
+    out.append(
+        T["totals"][lang].format(
+            units=f"{result.units:,}",
+            people=f"{result.people:,}",
+            rules=len(result.rules_evaluated),
+            skipped=len(result.rules_not_evaluated),
+            findings=f"{len(result.findings):,}",
+        )
+    )
+    sev = result.by_severity()
+    out.append("  ".join(f"{SEVERITY_LABELS[s][lang]} {sev.get(s, 0)}" for s in SEVERITY_LABELS))
+    out.append("")
+    titles = {r.id: r.title[lang] for r in result.rules}
+    severities = {r.id: r.severity for r in result.rules}
+    by_rule = result.by_rule()
+    if by_rule:
+        out.append(T["by_rule"][lang])
+        head = T["rule_head"][lang]
+        out.append(f"  {pad(head[0], 8)}{pad(head[1], 34)}{pad(head[2], 10)}{head[3]}")
+        for rid, n in by_rule.items():
+            out.append(
+                f"  {pad(rid, 8)}{pad(titles.get(rid, ''), 34)}"
+                f"{pad(SEVERITY_LABELS[severities.get(rid, 'info')][lang], 10)}{n:>6}"
+            )
+        out.append("")
+    if result.rules_not_evaluated:
+        out.append(T["skipped"][lang])
+        for n in result.rules_not_evaluated:
+            out.append(f"  {pad(n.rule, 8)}{titles.get(n.rule, '')}: {n.reason[lang]}")
+        out.append("")
+    if not result.findings:
+        out.append(T["clean"][lang])
+        return "\n".join(out) + "\n"
+    out.append(T["by_unit"][lang])
+    per_unit: dict[str, list[Finding]] = defaultdict(list)
+    for f in result.findings:
+        per_unit[f.unit_id].append(f)
+    indent = "      "
+    body = max(30, cols - len(indent))
+    for uid in sorted(per_unit):
+        fs = sorted(per_unit[uid], key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.subject))
+        acts = "、".join(action_label(a, lang) for a in unit_actions(fs))
+        out.append("")
+        out.append(
+            f"■ {uid} {fs[0].unit_name}  ({T['n_findings'][lang].format(n=len(fs))}; {T['actions'][lang]}: {acts})"
+        )
+        for f in fs:
+            label = SEVERITY_LABELS[f.severity][lang]
+            subject = f.subject
+            if not show_ids and "id_number" in f.evidence:
+                subject = f.subject
+            out.append(f"  [{label}] {f.rule} {subject} → {action_label(f.action, lang)}")
+            for line in wrap(f.messages[lang], body):
+                out.append(indent + line)
+            ev = evidence_for_output(f, show_ids)
+            if ev:
+                ev_text = ", ".join(f"{k}={v}" for k, v in ev.items())
+                for line in wrap(ev_text, body):
+                    out.append(indent + line)
+            if f.source.get("file"):
+                out.append(indent + f"{T['source'][lang]}: {f.source['file']} {_rows_text(f.source.get('rows', []), lang)}")
+            for line in wrap(f"{T['basis'][lang]}: {f.basis[lang]}", body):
+                out.append(indent + line)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,59 @@
+"""Strict YAML reading: duplicate keys are errors, every node keeps its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError, Problem
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate mapping keys and keeps dates as text."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r}",
+                key_node.start_mark,
+            )
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay strings so that one parser (with one error message) handles every date format.
+_StrictLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def load_yaml_text(text: str, file: str) -> Any:
+    """Parse YAML text strictly; errors become InputError naming the file and line."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise InputError([Problem(file=file, row=row, message=f"invalid YAML: {reason}")]) from None
+
+
+def load_yaml_file(path: Path, display: str | None = None) -> Any:
+    """Read and parse a YAML file strictly."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError([Problem(file=name, message="not UTF-8 text")]) from None
+    except OSError as exc:
+        raise InputError([Problem(file=name, message=f"cannot read: {exc.strerror}")]) from None
+    return load_yaml_text(text, name)
