@@ -90,7 +90,8 @@ def test_null_comparisons_are_false_and_null_tests_work() -> None:
     assert bulk("a == null", df).tolist() == [False, True]
     assert bulk("s != null", df).tolist() == [False, True]
     assert bulk("flag", df).tolist() == [False, True]
-    assert bulk("as_of - d > 180", df).tolist() == [False, True]
+    assert bulk("as_of - d > 179", df).tolist() == [False, True]
+    assert bulk("as_of - d > 180", df).tolist() == [False, False]
 
 
 def test_division_by_zero_makes_the_comparison_false() -> None:

@@ -89,7 +89,9 @@ def test_generate_gender_and_validity():
 def test_generate_array_matches_scalar_rules():
     rng = np.random.default_rng(5)
     births = np.array(["1966-03-15", "1990-12-31", "2000-02-29"], dtype="datetime64[D]")
-    ids = idnumber.generate_array(rng, births, np.array([True, False, True]), [330121, 110105, 3301])
+    ids = idnumber.generate_array(
+        rng, births, np.array([True, False, True]), [330121, 110105, 3301]
+    )
     assert [i[6:14] for i in ids] == ["19660315", "19901231", "20000229"]
     assert ids[2][:6] == "003301"
     assert [int(i[16]) % 2 for i in ids] == [1, 0, 1]

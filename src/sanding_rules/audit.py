@@ -54,10 +54,9 @@ class Progress:
 
 
 def given_columns(dataset: Dataset) -> dict[str, set[str]]:
-    """Per table, the columns that hold at least one value (an absent column holds none)."""
+    """Per table, the columns the source gave with at least one value in them."""
     return {
-        name: {c for c in t.frame.columns if not c.startswith("_") and t.frame[c].notna().any()}
-        for name, t in dataset.tables.items()
+        name: {c for c in t.given if t.frame[c].notna().any()} for name, t in dataset.tables.items()
     }
 
 

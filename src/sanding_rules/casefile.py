@@ -133,9 +133,22 @@ class CaseResult:
 def write_tables(tables: dict[str, list[dict[str, Any]]], folder: Path) -> None:
     """Write case tables as UTF-8 CSV files (all values as text, as an export would be)."""
     for name, rows in tables.items():
-        frame = pd.DataFrame(rows, dtype=object)
-        frame = frame.map(lambda v: "" if v is None else ("true" if v is True else "false" if v is False else str(v)))
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(str(k) for k in row if str(k) not in columns)
+        frame = pd.DataFrame(
+            [[_cell(row.get(c)) for c in columns] for row in rows], columns=columns, dtype=object
+        )
         frame.to_csv(folder / f"{name}.csv", index=False)
+
+
+def _cell(value: Any) -> str:
+    """A case value as the text an export would hold (a missing key is an empty cell)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def run_case(case: Case, rule: Rule, path: str = "bulk") -> CaseResult:

@@ -203,7 +203,7 @@ def _plain(value: Any, type_: str) -> Any:
     if type_ == expr.DATE:
         if isinstance(value, float) and math.isnan(value):
             return None
-        return (np.datetime64("1970-01-01") + np.timedelta64(int(value), "D")).astype(str)
+        return str((np.datetime64("1970-01-01") + np.timedelta64(int(value), "D")).astype(str))
     if type_ == expr.BOOL:
         return bool(value)
     if type_ == expr.NUM:

@@ -666,20 +666,19 @@ class EngineCompiler:
             values = _list_values(node.items, self.ctx.params)
             t = self.scope.fields.get(name) or check(node.item, self.scope)
             enc = [self._encode_const(v, t) for v in values]
+            # `x in L` and `x not in L` are comparisons: false when x is missing; only an
+            # outer `not` makes a missing x true.
             member = not node.negate
             if negate:
                 member = not member
             present = {name + NULL_SUFFIX: 0.0}
             if member:
-                if not enc:
-                    return self._false()
-                return {"$and": [present, {"$or": [{name: v} for v in enc]}]}
-            return {
-                "$or": [
-                    {name + NULL_SUFFIX: 1.0},
-                    {"$and": [present] + [{"$neq": {name: v}} for v in enc]},
-                ]
-            }
+                core = {"$or": [{name: v} for v in enc]} if enc else self._false()
+            else:
+                core = {"$and": [{"$neq": {name: v}} for v in enc]} if enc else self._true()
+            if negate:
+                return {"$or": [{name + NULL_SUFFIX: 1.0}, {"$and": [present, core]}]}
+            return {"$and": [present, core]}
         # a boolean-valued field, function or constant
         if isinstance(node, Const) and node.type == BOOL:
             return self._true() if node.value != negate else self._false()

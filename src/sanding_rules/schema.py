@@ -281,7 +281,9 @@ REQUIRED_TABLES: tuple[str, ...] = ("units", "roster")
 # The tables a per-unit three-determinations document (sanding/*.yaml|xml) may hold.
 SANDING_TABLES: tuple[str, ...] = ("quotas", "leader_quotas", "bodies", "duties")
 
-_TABLE_NAMES = {header_key(n): n for n in TABLES} | {header_key(t.zh): t.name for t in TABLES.values()}
+_TABLE_NAMES = {header_key(n): n for n in TABLES} | {
+    header_key(t.zh): t.name for t in TABLES.values()
+}
 
 
 def table_for_name(name: str) -> str | None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from openpyxl import Workbook, load_workbook
 
 from ..errors import Problem, ProblemCollector
 from ..schema import TableSchema
@@ -113,16 +115,24 @@ def decode_csv(data: bytes) -> tuple[bytes, str] | None:
     return None
 
 
-def _layout(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per CSV record: first line number, field count, blank flag; quoted newlines respected.
+def _layout(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Per CSV record: first line, field count, blank flag; and whether to trust them.
 
     Works on bytes with numpy: in UTF-8 and GB18030 the bytes of '\\n', '"' and ','
-    never occur inside a multi-byte character, so byte positions are safe.
+    never occur inside a multi-byte character, so byte positions are safe. Quoting is
+    followed by parity (a newline or comma after an odd number of quotes is quoted), which
+    is exact for RFC 4180 files; a quote in the middle of an unquoted field (5"3) breaks
+    parity, so such files are reported as not reliable.
     """
     b = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(b == 10)
     quotes = np.flatnonzero(b == 34)
+    reliable = True
     if quotes.size:
+        structural = np.array([10, 13, 34, 44], dtype=np.uint8)
+        after = np.isin(b[np.minimum(quotes + 1, len(b) - 1)], structural) | (quotes == len(b) - 1)
+        before = np.isin(b[np.maximum(quotes - 1, 0)], structural) | (quotes == 0)
+        reliable = bool((after | before).all())
         # A newline after an odd number of quotes is inside a quoted field.
         ending = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)
     else:
@@ -142,7 +152,7 @@ def _layout(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nonempty = length > 0
     has_cr[nonempty] = b[stops[nonempty] - 1] == 13
     blank = (length - has_cr) == 0
-    return first_line, per_record + 1, blank
+    return first_line, per_record + 1, blank, reliable
 
 
 def read_csv(
@@ -157,25 +167,34 @@ def read_csv(
         problems.add(Problem(file=display, message="cannot decode: neither UTF-8 nor GB18030"))
         return None
     data, encoding = decoded
-    if not data.strip():
+    if not data or data.isspace():
         problems.add(Problem(file=display, message="empty file: no header row"))
         return None
-    first_line, fields, blank = _layout(data)
+    if b"\n" not in data and b"\r" in data:
+        data = data.replace(b"\r", b"\n")  # old Mac line ends: one line per record
+    first_line, fields, blank, reliable = _layout(data)
     header_end = data.find(b"\n")
     header_text = data[: header_end if header_end >= 0 else len(data)]
-    header = next(csv.reader([header_text.decode(encoding).rstrip("\r")]), [])
-    if fields[0] != len(header):
+    try:
+        header = next(csv.reader([header_text.decode(encoding).rstrip("\r")]), [])
+    except csv.Error:
+        header = []
+    if reliable and fields[0] != len(header):
         # The header itself holds a quoted newline; fall back to pandas' view of it.
-        header = list(_pandas_header(data, encoding))
-    bad = np.flatnonzero((fields != len(header)) & ~blank)
+        try:
+            header = list(_pandas_header(data, encoding))
+        except (ValueError, pd.errors.ParserError) as exc:
+            problems.add(Problem(file=display, row=1, message=f"cannot parse CSV header: {exc}"))
+            return None
+    bad = np.flatnonzero((fields != len(header)) & ~blank) if reliable else np.array([], int)
     if bad.size:
         for i in bad[:ROWS_PER_PROBLEM]:
             problems.add(
                 Problem(
                     file=display,
                     row=int(first_line[i]),
-                    message=f"wrong number of fields: {int(fields[i])} where the header has "
-                    f"{len(header)}",
+                    message=f"wrong number of fields: {int(fields[i])} fields where the "
+                    f"header has {len(header)}",
                 )
             )
         if bad.size > ROWS_PER_PROBLEM:
@@ -206,11 +225,19 @@ def read_csv(
             engine="c",
         )
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        problems.add(Problem(file=display, message=f"cannot parse CSV: {exc}"))
+        # Only reached when our own layout could not be trusted; pandas counts lines.
+        line = re.search(r"line (\d+)", str(exc))
+        problems.add(
+            Problem(
+                file=display,
+                row=int(line.group(1)) if line else None,
+                message=f"cannot parse CSV: {str(exc).strip()}",
+            )
+        )
         return None
     by_position = {pos: name for name, pos in positions.items()}
     frame.columns = [by_position[pos] for pos in used]
-    if len(frame) == len(first_line) - 1:
+    if reliable and len(frame) == len(first_line) - 1:
         rows = first_line[1:].astype("int64")
     else:
         # Our record count disagrees with pandas (e.g. a stray quote inside a field);
@@ -247,10 +274,8 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def open_workbook(path: Path, display: str, problems: ProblemCollector):  # noqa: ANN201
+def open_workbook(path: Path, display: str, problems: ProblemCollector) -> Workbook | None:
     """Open an XLSX read-only; unreadable or corrupt -> a problem and None."""
-    from openpyxl import load_workbook
-
     try:
         return load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001

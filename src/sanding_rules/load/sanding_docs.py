@@ -63,7 +63,12 @@ _SECTIONS = {
     "职责": "duties",
 }
 _SECTION_KEYS = {header_key(k): v for k, v in _SECTIONS.items()}
-_ITEM_TAGS = {"quotas": "quota", "leader_quotas": "leader_quota", "bodies": "body", "duties": "duty"}
+_ITEM_TAGS = {
+    "quotas": "quota",
+    "leader_quotas": "leader_quota",
+    "bodies": "body",
+    "duties": "duty",
+}
 _UNIT_KEYS = {header_key(k) for k in ("unit_id", "单位代码")}
 _NAME_KEYS = {header_key(k) for k in ("name", "单位名称")}
 _ROOT_TAGS = ("sanding", "三定")
@@ -84,9 +89,7 @@ class _Rows:
         self.values.append({"unit_id": unit_id, **values})
 
 
-def read_sanding_folder(
-    folder: Path, problems: ProblemCollector
-) -> dict[str, RawPart]:
+def read_sanding_folder(folder: Path, problems: ProblemCollector) -> dict[str, RawPart]:
     """Read every sanding/*.yaml|yml|xml document into one raw part per table."""
     collected = {name: _Rows() for name in SANDING_TABLES}
     for path in sorted(folder.iterdir()):
@@ -115,9 +118,7 @@ def read_sanding_folder(
 # --- YAML -------------------------------------------------------------------------------
 
 
-def _read_yaml(
-    path: Path, display: str, out: dict[str, _Rows], problems: ProblemCollector
-) -> None:
+def _read_yaml(path: Path, display: str, out: dict[str, _Rows], problems: ProblemCollector) -> None:
     data = read_bytes(path, display, problems)
     if data is None:
         return
@@ -143,7 +144,6 @@ def _read_yaml(
         return
     unit_id = None
     sections: list[tuple[str, yaml.Node]] = []
-    ok = True
     for key_node, value_node in root.value:
         key = _scalar(key_node)
         hk = header_key(key or "")
@@ -163,12 +163,11 @@ def _read_yaml(
                     "name, quotas, leader_quotas, bodies, duties)",
                 )
             )
-            ok = False
     if not unit_id:
         problems.add(Problem(file=display, row=1, column="unit_id", message="unit_id missing"))
         return
     for table, node in sections:
-        ok = _yaml_section(table, node, display, unit_id, out, problems) and ok
+        _yaml_section(table, node, display, unit_id, out, problems)
 
 
 def _yaml_section(
@@ -178,23 +177,22 @@ def _yaml_section(
     unit_id: str,
     out: dict[str, _Rows],
     problems: ProblemCollector,
-) -> bool:
+) -> None:
     if isinstance(node, yaml.ScalarNode) and _scalar(node) is None:
-        return True
+        return
     if not isinstance(node, yaml.SequenceNode):
         problems.add(
             Problem(file=display, row=_line(node), message=f"{table} must be a list of items")
         )
-        return False
-    ok = True
+        return
     for item in node.value:
         if not isinstance(item, yaml.MappingNode):
             problems.add(
                 Problem(file=display, row=_line(item), message=f"{table} item must be a mapping")
             )
-            ok = False
             continue
         fields: dict[str, tuple[str, int, str]] = {}
+        nested = False
         for key_node, value_node in item.value:
             key = str(_scalar(key_node))
             if not isinstance(value_node, yaml.ScalarNode):
@@ -206,15 +204,12 @@ def _yaml_section(
                         message="expected a single value",
                     )
                 )
-                ok = False
+                nested = True
                 continue
             fields[key] = (_scalar(value_node) or "", _line(key_node), key)
         values = _item_values(table, fields, display, problems)
-        if values is None:
-            ok = False
-            continue
-        out[table].add(display, _line(item), unit_id, values)
-    return ok
+        if values is not None and not nested:
+            out[table].add(display, _line(item), unit_id, values)
 
 
 def _scalar(node: yaml.Node) -> str | None:
@@ -301,13 +296,28 @@ def _read_xml(path: Path, display: str, out: dict[str, _Rows], problems: Problem
     data = read_bytes(path, display, problems)
     if data is None:
         return
+    # Refuse DTDs before libxml2 sees them: entity definitions are how XML bombs and
+    # external-file reads work, and a sanding document never needs one.
+    at = data.find(b"<!DOCTYPE")
+    if at >= 0 or b"<!ENTITY" in data:
+        problems.add(
+            Problem(
+                file=display,
+                row=data.count(b"\n", 0, at) + 1 if at >= 0 else None,
+                message="DOCTYPE and entity declarations are not allowed in sanding documents",
+            )
+        )
+        return
     try:
         root = etree.fromstring(data, _xml_parser())
     except etree.XMLSyntaxError as exc:
-        problems.add(Problem(file=display, row=exc.lineno or None, message=f"invalid XML: {exc.msg}"))
+        problems.add(
+            Problem(file=display, row=exc.lineno or None, message=f"invalid XML: {exc.msg}")
+        )
         return
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
+        # Reached only when the DOCTYPE is spelled in another encoding (UTF-16).
         problems.add(
             Problem(
                 file=display,
@@ -336,13 +346,12 @@ def _read_xml(path: Path, display: str, out: dict[str, _Rows], problems: Problem
         )
         return
     unit_id = None
-    ok = True
     for attr, value in root.attrib.items():
         hk = header_key(str(attr))
         if hk in _UNIT_KEYS:
             unit_id = value.strip()
         elif hk not in _NAME_KEYS:
-            ok = _unknown(display, root.sourceline, str(attr), "attribute of <sanding>", problems)
+            _unknown(display, root.sourceline, str(attr), "attribute of <sanding>", problems)
     if not unit_id:
         problems.add(
             Problem(
@@ -353,7 +362,7 @@ def _read_xml(path: Path, display: str, out: dict[str, _Rows], problems: Problem
             )
         )
         return
-    ok = _no_text(root, display, problems) and ok
+    _no_text(root, display, problems)
     for section in root:
         table = _SECTION_KEYS.get(header_key(str(section.tag)))
         if table is None:
@@ -424,6 +433,8 @@ def _no_text(element: etree._Element, display: str, problems: ProblemCollector) 
     return False
 
 
-def _unknown(display: str, line: int | None, name: str, what: str, problems: ProblemCollector) -> bool:
+def _unknown(
+    display: str, line: int | None, name: str, what: str, problems: ProblemCollector
+) -> bool:
     problems.add(Problem(file=display, row=line, column=name, message=f"unknown {what} {name!r}"))
     return False
