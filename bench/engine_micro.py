@@ -13,31 +13,31 @@ import time
 from sanding_rules.engine import RuleSet
 
 RULES = {
-    "over_quota": {"all": [{"m": {"$and": [{"_type": "post"}, {"$gt": {"actual": {"$m": "approved"}}}]}}]},
-    "no_quota": {"all": [{"m": {"$and": [{"_type": "post"}, {"approved": 0}]}}]},
-    "big_unit": {"all": [{"m": {"$and": [{"_type": "post"}, {"$gte": {"actual": 90}}]}}]},
-    "high_ratio": {"all": [{"m": {"$and": [{"_type": "post"}, {"$gt": {"ratio": 0.95}}]}}]},
-    "stale": {"all": [{"m": {"$and": [{"_type": "post"}, {"$gt": {"days": 3650}}]}}]},
-    "vacant": {"all": [{"m": {"$and": [{"_type": "post"}, {"actual": 0}, {"$gt": {"approved": 0}}]}}]},
+    "over_quota": {"all": [{"m": {"$and": [{"_fact": "post"}, {"$gt": {"actual": {"$m": "approved"}}}]}}]},
+    "no_quota": {"all": [{"m": {"$and": [{"_fact": "post"}, {"approved": 0}]}}]},
+    "big_unit": {"all": [{"m": {"$and": [{"_fact": "post"}, {"$gte": {"actual": 90}}]}}]},
+    "high_ratio": {"all": [{"m": {"$and": [{"_fact": "post"}, {"$gt": {"ratio": 0.95}}]}}]},
+    "stale": {"all": [{"m": {"$and": [{"_fact": "post"}, {"$gt": {"days": 3650}}]}}]},
+    "vacant": {"all": [{"m": {"$and": [{"_fact": "post"}, {"actual": 0}, {"$gt": {"approved": 0}}]}}]},
     "leader_excess": {
-        "all": [{"m": {"$and": [{"_type": "post"}, {"kind": "leader"}, {"$gt": {"actual": 5}}]}}]
+        "all": [{"m": {"$and": [{"_fact": "post"}, {"kind": "leader"}, {"$gt": {"actual": 5}}]}}]
     },
     "odd_level": {
-        "all": [{"m": {"$and": [{"_type": "post"}, {"$or": [{"level": "x"}, {"level": "y"}]}]}}]
+        "all": [{"m": {"$and": [{"_fact": "post"}, {"$or": [{"level": "x"}, {"level": "y"}]}]}}]
     },
     "ratio_gap": {
         "all": [
             {
                 "m": {
                     "$and": [
-                        {"_type": "post"},
+                        {"_fact": "post"},
                         {"$lt": {"ratio": {"$div": {"$l": {"$m": "actual"}, "$r": 200}}}},
                     ]
                 }
             }
         ]
     },
-    "tiny": {"all": [{"m": {"$and": [{"_type": "post"}, {"$lt": {"approved": 2}}]}}]},
+    "tiny": {"all": [{"m": {"$and": [{"_fact": "post"}, {"$lt": {"approved": 2}}]}}]},
 }  # fmt: skip
 
 
@@ -49,7 +49,7 @@ def make_facts(n: int, seed: int = 7) -> list[dict]:
         approved = rnd.randint(0, 100)
         facts.append(
             {
-                "_type": "post",
+                "_fact": "post",
                 "unit_id": f"U{i % 500:04d}",
                 "kind": rnd.choice(["leader", "staff", "staff", "staff"]),
                 "level": rnd.choice(["a", "b", "c", "x"]),

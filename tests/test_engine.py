@@ -178,6 +178,15 @@ def test_join_across_fact_types() -> None:
     ]
 
 
+def test_the_type_field_can_be_renamed() -> None:
+    rules = {"r": {"all": [{"m": {"$and": [{"_type": "a"}, {"$gt": {"x": 1}}]}}]}}
+    facts = [{"_type": "a", "x": 2}, {"_type": "b"}]
+    with RuleSet(rules, type_field="_type") as rs:
+        assert len(rs.evaluate(facts)) == 1
+    with RuleSet(rules) as rs, pytest.raises(ValueError, match="fact 1 has no field 'x'"):
+        rs.evaluate(facts)  # "_type" is an ordinary field here: every fact needs every field
+
+
 def test_each_fact_type_needs_only_the_fields_its_patterns_use() -> None:
     with RuleSet(REQUEST_RULES) as rs:
         assert rs._required["finding"] == {TYPE_FIELD, "unit_id", "severity"}
@@ -185,7 +194,7 @@ def test_each_fact_type_needs_only_the_fields_its_patterns_use() -> None:
         rs.evaluate([{TYPE_FIELD: "grade", "unit_id": "U1", "score": 1}])
         with pytest.raises(ValueError, match="'score'"):
             rs.evaluate([{TYPE_FIELD: "grade", "unit_id": "U1"}])
-        with pytest.raises(ValueError, match="'_type' must be a string"):
+        with pytest.raises(ValueError, match=f"{TYPE_FIELD!r} must be a string"):
             rs.evaluate([{"unit_id": "U1"}])
 
 

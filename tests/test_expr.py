@@ -83,7 +83,15 @@ def bulk(text: str, df: pd.DataFrame) -> np.ndarray:
 
 
 def test_null_comparisons_are_false_and_null_tests_work() -> None:
-    df = pd.DataFrame({"a": [1.0, np.nan], "b": [np.nan, np.nan], "s": [None, "x"], "flag": pd.array([pd.NA, True], dtype="boolean"), "d": pd.to_datetime([None, "2026-01-01"])})
+    df = pd.DataFrame(
+        {
+            "a": [1.0, np.nan],
+            "b": [np.nan, np.nan],
+            "s": [None, "x"],
+            "flag": pd.array([pd.NA, True], dtype="boolean"),
+            "d": pd.to_datetime([None, "2026-01-01"]),
+        }
+    )
     assert bulk("a > 0", df).tolist() == [True, False]
     assert bulk("a != 5", df).tolist() == [True, False]
     assert bulk("not (a > 0)", df).tolist() == [False, True]
@@ -95,13 +103,29 @@ def test_null_comparisons_are_false_and_null_tests_work() -> None:
 
 
 def test_division_by_zero_makes_the_comparison_false() -> None:
-    df = pd.DataFrame({"a": [1.0, 1.0, 0.0], "b": [0.0, 2.0, 0.0], "s": ["x"] * 3, "flag": [True] * 3, "d": pd.to_datetime(["2026-01-01"] * 3)})
+    df = pd.DataFrame(
+        {
+            "a": [1.0, 1.0, 0.0],
+            "b": [0.0, 2.0, 0.0],
+            "s": ["x"] * 3,
+            "flag": [True] * 3,
+            "d": pd.to_datetime(["2026-01-01"] * 3),
+        }
+    )
     assert bulk("a / b >= 0", df).tolist() == [False, True, False]
     assert bulk("not (a / b >= 0)", df).tolist() == [True, False, True]
 
 
 def test_exact_threshold_is_inclusive() -> None:
-    df = pd.DataFrame({"a": [10.0, 10.0], "b": [7.0, 8.0], "s": ["x", "x"], "flag": [True, True], "d": pd.to_datetime(["2026-01-01"] * 2)})
+    df = pd.DataFrame(
+        {
+            "a": [10.0, 10.0],
+            "b": [7.0, 8.0],
+            "s": ["x", "x"],
+            "flag": [True, True],
+            "d": pd.to_datetime(["2026-01-01"] * 2),
+        }
+    )
     assert bulk("(a - b) / a >= params.ratio", df).tolist() == [True, False]
 
 

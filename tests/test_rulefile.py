@@ -42,14 +42,35 @@ def test_a_users_rule_loads_beside_the_builtins(tmp_path: Path) -> None:
         (lambda t: t + "severity: error\n", "duplicate key 'severity'"),
         (lambda t: t.replace("severity: error", "severity: fatal"), "severity must be one of"),
         (lambda t: t.replace("action: rectify", "action: shoot"), "action must be one of"),
-        (lambda t: t.replace("condition: counted > approved", "condition: counted > 'ten'"), "cannot compare"),
-        (lambda t: t.replace("condition: counted > approved", "condition: __import__('os')"), "unknown function '__import__'"),
-        (lambda t: t.replace("condition: counted > approved", "condition: counted.__class__"), "only params.NAME may use a dot"),
-        (lambda t: t.replace("condition: counted > approved", "condition: countd > approved"), "unknown field 'countd'"),
+        (
+            lambda t: t.replace("condition: counted > approved", "condition: counted > 'ten'"),
+            "cannot compare",
+        ),
+        (
+            lambda t: t.replace("condition: counted > approved", "condition: __import__('os')"),
+            "unknown function '__import__'",
+        ),
+        (
+            lambda t: t.replace("condition: counted > approved", "condition: counted.__class__"),
+            "only params.NAME may use a dot",
+        ),
+        (
+            lambda t: t.replace("condition: counted > approved", "condition: countd > approved"),
+            "unknown field 'countd'",
+        ),
         (lambda t: t.replace("超编{over}人", "超编{overr}人"), "unknown placeholder {overr}"),
-        (lambda t: t.replace("  en: Over quota by category\n", ""), "title must have exactly the keys zh and en"),
-        (lambda t: t.replace("applies_to: quota", "applies_to: planet"), "applies_to must be one of"),
-        (lambda t: t.replace("requires: [quotas]", "requires: [salaries]"), "requires must list tables"),
+        (
+            lambda t: t.replace("  en: Over quota by category\n", ""),
+            "title must have exactly the keys zh and en",
+        ),
+        (
+            lambda t: t.replace("applies_to: quota", "applies_to: planet"),
+            "applies_to must be one of",
+        ),
+        (
+            lambda t: t.replace("requires: [quotas]", "requires: [salaries]"),
+            "requires must list tables",
+        ),
     ],
 )
 def test_bad_rules_are_rejected_with_file_and_rule(tmp_path: Path, change, expected: str) -> None:
@@ -68,13 +89,17 @@ def test_dated_parameters_are_validated(tmp_path: Path) -> None:
         "      - {effective_from: 2026-02-30, value: 1, reference: 某文件}\n"
     )
     problems = problems_of(write_rule(tmp_path, text).parent)
-    assert any("bad date" in p and "parameters.limit.values[0].effective_from" in p for p in problems)
+    assert any(
+        "bad date" in p and "parameters.limit.values[0].effective_from" in p for p in problems
+    )
 
 
 def test_dated_parameter_resolves_as_of(tmp_path: Path) -> None:
     from datetime import date
 
-    text = as_user_rule(GOOD).replace("condition: counted > approved", "condition: counted > approved + params.slack") + (
+    text = as_user_rule(GOOD).replace(
+        "condition: counted > approved", "condition: counted > approved + params.slack"
+    ) + (
         "parameters:\n"
         "  slack:\n"
         "    description: {zh: 容差, en: slack}\n"

@@ -60,7 +60,9 @@ def load_cases(path: Path, rule_id: str) -> list[Case]:
     if not isinstance(doc, dict) or set(doc) != {"rule", "cases"}:
         raise InputError([Problem(display, "a cases file has exactly the keys rule and cases")])
     if doc["rule"] != rule_id:
-        raise InputError([Problem(display, f"cases are for rule {doc['rule']}, expected {rule_id}")])
+        raise InputError(
+            [Problem(display, f"cases are for rule {doc['rule']}, expected {rule_id}")]
+        )
     if not isinstance(doc["cases"], list) or not doc["cases"]:
         raise InputError([Problem(display, "cases must be a non-empty list")])
     cases: list[Case] = []
@@ -75,28 +77,62 @@ def load_cases(path: Path, rule_id: str) -> list[Case]:
                 problems.add(Problem(display, f"unknown key {key!r}", column=f"{where}.{key}"))
         name = raw.get("name")
         if not isinstance(name, str) or not name.replace("_", "").isalnum() or name in names:
-            problems.add(Problem(display, "each case needs a unique name of letters, digits and _", column=where))
+            problems.add(
+                Problem(
+                    display, "each case needs a unique name of letters, digits and _", column=where
+                )
+            )
             continue
         names.add(name)
         try:
             as_of = to_date(str(raw.get("as_of")))
         except ValueError:
-            problems.add(Problem(display, f"bad as_of {raw.get('as_of')!r}", column=f"{where}.as_of"))
+            problems.add(
+                Problem(display, f"bad as_of {raw.get('as_of')!r}", column=f"{where}.as_of")
+            )
             continue
         tables = raw.get("tables")
         if not isinstance(tables, dict) or not {"units", "roster"} <= set(tables):
-            problems.add(Problem(display, "tables must include units and roster", column=f"{where}.tables"))
+            problems.add(
+                Problem(display, "tables must include units and roster", column=f"{where}.tables")
+            )
             continue
         for t, rows in tables.items():
-            if t not in TABLES or not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                problems.add(Problem(display, f"table {t!r} must be a contract table given as a list of rows", column=f"{where}.tables"))
+            if (
+                t not in TABLES
+                or not isinstance(rows, list)
+                or not all(isinstance(r, dict) for r in rows)
+            ):
+                problems.add(
+                    Problem(
+                        display,
+                        f"table {t!r} must be a contract table given as a list of rows",
+                        column=f"{where}.tables",
+                    )
+                )
         expect = raw.get("expect")
         if not isinstance(expect, list):
-            problems.add(Problem(display, "expect must be a list (empty for a passing case)", column=f"{where}.expect"))
+            problems.add(
+                Problem(
+                    display,
+                    "expect must be a list (empty for a passing case)",
+                    column=f"{where}.expect",
+                )
+            )
             continue
         for e in expect:
-            if not isinstance(e, dict) or not {"unit_id", "subject"} <= set(e) or not set(e) <= EXPECT_KEYS:
-                problems.add(Problem(display, "each expected finding has unit_id, subject and optional evidence", column=f"{where}.expect"))
+            if (
+                not isinstance(e, dict)
+                or not {"unit_id", "subject"} <= set(e)
+                or not set(e) <= EXPECT_KEYS
+            ):
+                problems.add(
+                    Problem(
+                        display,
+                        "each expected finding has unit_id, subject and optional evidence",
+                        column=f"{where}.expect",
+                    )
+                )
         params = raw.get("params") or {}
         if not isinstance(params, dict):
             problems.add(Problem(display, "params must be a mapping", column=f"{where}.params"))
@@ -173,11 +209,17 @@ def run_case(case: Case, rule: Rule, path: str = "bulk") -> CaseResult:
             if k not in f.evidence:
                 diffs.append(f"unit {f.unit_id} {f.subject}: no evidence {k!r}")
             elif not _same(f.evidence[k], v):
-                diffs.append(f"unit {f.unit_id} {f.subject}: evidence {k} is {f.evidence[k]!r}, expected {v!r}")
+                diffs.append(
+                    f"unit {f.unit_id} {f.subject}: evidence {k} is {f.evidence[k]!r}, expected {v!r}"
+                )
     return CaseResult(case, findings, missing, unexpected, diffs)
 
 
 def _same(got: Any, want: Any) -> bool:
-    if isinstance(got, int | float) and isinstance(want, int | float) and not isinstance(want, bool):
+    if (
+        isinstance(got, int | float)
+        and isinstance(want, int | float)
+        and not isinstance(want, bool)
+    ):
         return abs(float(got) - float(want)) < 1e-9
     return str(got) == str(want)

@@ -108,9 +108,15 @@ rules_option = click.option(
     type=click.Path(path_type=Path),
     help="A folder of your own rule files (repeatable).",
 )
-no_builtin_option = click.option("--no-builtin", is_flag=True, help="Do not load the built-in rules.")
-disable_option = click.option("--disable", multiple=True, help="A rule id to switch off (repeatable).")
-lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+no_builtin_option = click.option(
+    "--no-builtin", is_flag=True, help="Do not load the built-in rules."
+)
+disable_option = click.option(
+    "--disable", multiple=True, help="A rule id to switch off (repeatable)."
+)
+lang_option = click.option(
+    "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True
+)
 
 
 @main.command()
@@ -120,13 +126,35 @@ lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default="z
 @no_builtin_option
 @disable_option
 @click.option("--param", multiple=True, help="Override a parameter: RULE.NAME=VALUE (repeatable).")
-@click.option("--params", "params_file", type=click.Path(path_type=Path), help="YAML file of parameter overrides, overall and per region.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Write the report to a file instead of stdout.")
+@click.option(
+    "--params",
+    "params_file",
+    type=click.Path(path_type=Path),
+    help="YAML file of parameter overrides, overall and per region.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Write the report to a file instead of stdout."
+)
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True)
 @lang_option
-@click.option("--show-id-numbers", is_flag=True, help="Show ID numbers in full (masked by default).")
-@click.option("--engine", "path", type=click.Choice(["bulk", "rete"]), default="bulk", show_default=True, help="Evaluation path: vectorised, or durable-rules per fact.")
+@click.option(
+    "--show-id-numbers", is_flag=True, help="Show ID numbers in full (masked by default)."
+)
+@click.option(
+    "--engine",
+    "path",
+    type=click.Choice(["bulk", "rete"]),
+    default="bulk",
+    show_default=True,
+    help="Evaluation path: vectorised, or durable-rules per fact.",
+)
 def audit(
     dataset: Path,
     as_of: str | None,
@@ -152,7 +180,12 @@ def audit(
         if not dataset.is_dir():
             raise InputError([Problem(str(dataset), "dataset folder not found")])
         result = run_audit(
-            dataset, rules, day, overrides, path="engine" if path == "rete" else "bulk", progress=Progress()
+            dataset,
+            rules,
+            day,
+            overrides,
+            path="engine" if path == "rete" else "bulk",
+            progress=Progress(),
         )
     except InputError as exc:
         _bad_input(exc)
@@ -184,7 +217,9 @@ def exit_code(findings: list, fail_on: str) -> int:
     if fail_on == "never":
         return EXIT_CLEAN
     limit = SEVERITY_RANK[fail_on]
-    return EXIT_FINDINGS if any(SEVERITY_RANK[f.severity] <= limit for f in findings) else EXIT_CLEAN
+    return (
+        EXIT_FINDINGS if any(SEVERITY_RANK[f.severity] <= limit for f in findings) else EXIT_CLEAN
+    )
 
 
 @main.group()
@@ -233,7 +268,13 @@ def rules_show(rule_id: str, rule_dirs: tuple[Path, ...], lang: str) -> None:
 
 @rules.command("test")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
-@click.option("--engine", "path", type=click.Choice(["bulk", "rete", "both"]), default="both", show_default=True)
+@click.option(
+    "--engine",
+    "path",
+    type=click.Choice(["bulk", "rete", "both"]),
+    default="both",
+    show_default=True,
+)
 def rules_test(folder: Path | None, path: str) -> None:
     """Run every rule's cases (built-in rules, or the rules of FOLDER)."""
     from .casefile import cases_path, load_cases, run_case
@@ -275,7 +316,13 @@ def rules_test(folder: Path | None, path: str) -> None:
 
 
 @rules.command("docs")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("docs/rules"), show_default=True)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("docs/rules"),
+    show_default=True,
+)
 @rules_option
 def rules_docs(out_dir: Path, rule_dirs: tuple[Path, ...]) -> None:
     """Write Markdown documentation generated from the rule files."""

@@ -50,17 +50,24 @@ class NotEvaluated:
     reason: dict[str, str]
 
 
-def missing_inputs(rule: Rule, facts: Facts, given_columns: dict[str, set[str]]) -> NotEvaluated | None:
+def missing_inputs(
+    rule: Rule, facts: Facts, given_columns: dict[str, set[str]]
+) -> NotEvaluated | None:
     """Why a rule cannot run on this dataset (a table or column it needs is absent), or None."""
     for need in rule.requires:
         table, _, column = need.partition(".")
         if table not in facts.present:
             zh = TABLES[table].zh if table in TABLES else table
-            return NotEvaluated(rule.id, {"zh": f"缺少{zh}表（{table}）", "en": f"no {table} table"})
+            return NotEvaluated(
+                rule.id, {"zh": f"缺少{zh}表（{table}）", "en": f"no {table} table"}
+            )
         if column and column not in given_columns.get(table, set()):
             return NotEvaluated(
                 rule.id,
-                {"zh": f"{TABLES[table].zh}表无{column}列", "en": f"{table} has no {column} column"},
+                {
+                    "zh": f"{TABLES[table].zh}表无{column}列",
+                    "en": f"{table} has no {column} column",
+                },
             )
     return None
 
@@ -240,7 +247,9 @@ def _sources(rule: Rule, facts: Facts, sub: pd.DataFrame, params: dict) -> list[
     people = people[people["unit_id"].isin(sub["unit_id"].unique())]
     if rule.source.where is not None:
         ctx = expr.Context(params, facts.as_of)
-        people = people[expr.mask(rule.source.where, people, expr.Scope(FACT_FIELDS["person"], params), ctx)]
+        people = people[
+            expr.mask(rule.source.where, people, expr.Scope(FACT_FIELDS["person"], params), ctx)
+        ]
     left = sub[list(keys)].reset_index(drop=True).assign(_pos=lambda d: np.arange(len(d)))
     right = people[list(keys.values()) + ["_file", "_row"]].rename(
         columns={v: k for k, v in keys.items()}
@@ -284,7 +293,10 @@ def build_findings(
         context.update(params)
         context.update(ev)
         context["unit_name"] = unit_names[i]
-        messages = {lang: render(text, context, lang, rule.applies_to) for lang, text in rule.message.items()}
+        messages = {
+            lang: render(text, context, lang, rule.applies_to)
+            for lang, text in rule.message.items()
+        }
         mag = magnitude[i] if magnitude is not None else 1
         out.append(
             Finding(

@@ -225,7 +225,9 @@ def _leadership_facts(
         lq = lq[keys + ["approved", "doc_no", "_row", "_file"]]
     else:
         lq = pd.DataFrame(columns=keys + ["approved", "doc_no", "_row", "_file"])
-    leaders = counted_rows[counted_rows["leadership"].notna() & (counted_rows["leadership"] != "none")]
+    leaders = counted_rows[
+        counted_rows["leadership"].notna() & (counted_rows["leadership"] != "none")
+    ]
     counts = _counts(leaders.rename(columns={"leadership": "level"}), keys, "counted")
     facts = lq.merge(counts, on=keys, how="outer")
     facts["approved"] = pd.to_numeric(facts["approved"]).fillna(0.0).astype("float64")

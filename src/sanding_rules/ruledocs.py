@@ -10,18 +10,46 @@ from .rulefile import ACTIONS, Rule
 
 L = {
     "zh": {
-        "severity": "严重程度", "action": "建议措施", "indicator": "评分指标", "applies": "适用对象",
-        "requires": "所需数据", "basis": "依据", "rationale": "说明", "condition": "判定条件",
-        "subject": "问题对象", "evidence": "证据", "message": "提示信息", "params": "参数",
-        "name": "参数", "value": "取值", "from": "生效日期", "ref": "依据", "default": "默认",
-        "magnitude": "扣分计量", "source": "来源行",
+        "severity": "严重程度",
+        "action": "建议措施",
+        "indicator": "评分指标",
+        "applies": "适用对象",
+        "requires": "所需数据",
+        "basis": "依据",
+        "rationale": "说明",
+        "condition": "判定条件",
+        "subject": "问题对象",
+        "evidence": "证据",
+        "message": "提示信息",
+        "params": "参数",
+        "name": "参数",
+        "value": "取值",
+        "from": "生效日期",
+        "ref": "依据",
+        "default": "默认",
+        "magnitude": "扣分计量",
+        "source": "来源行",
     },
     "en": {
-        "severity": "Severity", "action": "Action", "indicator": "Scoring indicator", "applies": "Applies to",
-        "requires": "Needs", "basis": "Legal basis", "rationale": "Rationale", "condition": "Condition",
-        "subject": "Subject", "evidence": "Evidence", "message": "Message", "params": "Parameters",
-        "name": "parameter", "value": "value", "from": "effective from", "ref": "reference", "default": "default",
-        "magnitude": "Deduction measure", "source": "Source rows",
+        "severity": "Severity",
+        "action": "Action",
+        "indicator": "Scoring indicator",
+        "applies": "Applies to",
+        "requires": "Needs",
+        "basis": "Legal basis",
+        "rationale": "Rationale",
+        "condition": "Condition",
+        "subject": "Subject",
+        "evidence": "Evidence",
+        "message": "Message",
+        "params": "Parameters",
+        "name": "parameter",
+        "value": "value",
+        "from": "effective from",
+        "ref": "reference",
+        "default": "default",
+        "magnitude": "Deduction measure",
+        "source": "Source rows",
     },
 }
 
@@ -30,7 +58,12 @@ def _param_lines(p: ParamSpec, lang: str) -> list[str]:
     t = L[lang]
     desc = p.description.get(lang, "")
     if p.values:
-        lines = [f"- `{p.name}`: {desc}", "", f"  | {t['from']} | {t['value']} | {t['ref']} |", "  |---|---|---|"]
+        lines = [
+            f"- `{p.name}`: {desc}",
+            "",
+            f"  | {t['from']} | {t['value']} | {t['ref']} |",
+            "  |---|---|---|",
+        ]
         for v in sorted(p.values, key=lambda v: v.effective_from):
             lines.append(f"  | {v.effective_from.isoformat()} | `{v.value}` | {v.reference} |")
         return lines + [""]
@@ -57,7 +90,14 @@ def rule_markdown(rule: Rule, lang: str = "zh") -> str:
         out.append(f"- {t['source']}: `{rule.source.table}`{where}")
     out += ["", f"## {t['evidence']}", ""]
     out += [f"- `{k}`: `{v}`" for k, v in rule.evidence_text.items()]
-    out += ["", f"## {t['message']}", "", f"- zh: {rule.message['zh']}", f"- en: {rule.message['en']}", ""]
+    out += [
+        "",
+        f"## {t['message']}",
+        "",
+        f"- zh: {rule.message['zh']}",
+        f"- en: {rule.message['en']}",
+        "",
+    ]
     if rule.parameters:
         out += [f"## {t['params']}", ""]
         for p in rule.parameters.values():
@@ -89,7 +129,9 @@ def write_docs(rules: list[Rule], out_dir: Path) -> list[Path]:
     written = []
     for r in rules:
         path = out_dir / f"{r.id}.md"
-        path.write_text(rule_markdown(r, "zh") + "\n---\n\n" + rule_markdown(r, "en"), encoding="utf-8")
+        path.write_text(
+            rule_markdown(r, "zh") + "\n---\n\n" + rule_markdown(r, "en"), encoding="utf-8"
+        )
         written.append(path)
     index = out_dir / "README.md"
     index.write_text(index_markdown(rules), encoding="utf-8")

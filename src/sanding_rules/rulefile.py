@@ -12,9 +12,9 @@ from . import builtin_rules, functions  # noqa: F401  (functions registers itsel
 from .errors import InputError, Problem, ProblemCollector
 from .expr import ExprError, Node, Scope, check, parse
 from .facts import FACT_FIELDS, ORIGIN_TABLE, ROSTER_KEYS
+from .messages import FILTERS, PLACEHOLDER
 from .params import DatedValue, ParamSpec, resolve, to_date
 from .schema import TABLES
-from .messages import FILTERS, PLACEHOLDER
 from .yamlutil import load_yaml_file
 
 BUILTIN_DIR = Path(builtin_rules.__file__).parent
@@ -166,7 +166,9 @@ class _RuleReader:
         try:
             params = resolve(parameters, date.max)
         except ValueError:
-            params = {n: (s.values[-1].value if s.values else s.default) for n, s in parameters.items()}
+            params = {
+                n: (s.values[-1].value if s.values else s.default) for n, s in parameters.items()
+            }
         scope = Scope(FACT_FIELDS[applies_to], params)
         condition = self._expr(doc.get("condition"), "condition", scope, want="bool")
         subject = self._expr(doc.get("subject"), "subject", scope, want="str")
@@ -267,7 +269,10 @@ class _RuleReader:
                 continue
             for k in spec:
                 if k not in PARAM_KEYS:
-                    self.fail(f"{key}.{k}", f"unknown key {k!r} (allowed: {', '.join(sorted(PARAM_KEYS))})")
+                    self.fail(
+                        f"{key}.{k}",
+                        f"unknown key {k!r} (allowed: {', '.join(sorted(PARAM_KEYS))})",
+                    )
             desc = spec.get("description")
             if not isinstance(desc, dict) or set(desc) != set(LANGS):
                 self.fail(f"{key}.description", "description must have the keys zh and en")
@@ -329,7 +334,9 @@ class _RuleReader:
             return SourceSpec()
         where = None
         if "where" in raw:
-            where = self._expr(raw["where"], "source.where", Scope(FACT_FIELDS["person"], params), "bool")
+            where = self._expr(
+                raw["where"], "source.where", Scope(FACT_FIELDS["person"], params), "bool"
+            )
         return SourceSpec("roster", where, str(raw.get("where", "")).strip() or None)
 
 
@@ -387,12 +394,20 @@ def load_rules(
                 continue
             if rule.id in seen:
                 problems.add(
-                    Problem(file=display, column="id", message=f"rule id {rule.id} is already used by {seen[rule.id]}")
+                    Problem(
+                        file=display,
+                        column="id",
+                        message=f"rule id {rule.id} is already used by {seen[rule.id]}",
+                    )
                 )
                 continue
             if path.stem != rule.id:
                 problems.add(
-                    Problem(file=display, column="id", message=f"rule {rule.id} must be in a file named {rule.id}.yaml")
+                    Problem(
+                        file=display,
+                        column="id",
+                        message=f"rule {rule.id} must be in a file named {rule.id}.yaml",
+                    )
                 )
                 continue
             seen[rule.id] = display

@@ -9,8 +9,34 @@ from ..audit import AuditResult
 from . import evidence_for_output
 
 HEADERS = {
-    "zh": ["规则", "严重程度", "单位代码", "单位名称", "对象", "建议措施", "问题描述", "证据", "依据", "文件", "行号", "指纹"],
-    "en": ["rule", "severity", "unit_id", "unit_name", "subject", "action", "message", "evidence", "basis", "file", "rows", "fingerprint"],
+    "zh": [
+        "规则",
+        "严重程度",
+        "单位代码",
+        "单位名称",
+        "对象",
+        "建议措施",
+        "问题描述",
+        "证据",
+        "依据",
+        "文件",
+        "行号",
+        "指纹",
+    ],
+    "en": [
+        "rule",
+        "severity",
+        "unit_id",
+        "unit_name",
+        "subject",
+        "action",
+        "message",
+        "evidence",
+        "basis",
+        "file",
+        "rows",
+        "fingerprint",
+    ],
 }
 
 

@@ -20,7 +20,10 @@ T = {
         "en": "{units} units, {people} people; {rules} rules evaluated, {skipped} not evaluated; {findings} findings",
     },
     "by_rule": {"zh": "按规则汇总", "en": "Findings by rule"},
-    "rule_head": {"zh": ("规则", "名称", "严重程度", "问题数"), "en": ("rule", "title", "severity", "findings")},
+    "rule_head": {
+        "zh": ("规则", "名称", "严重程度", "问题数"),
+        "en": ("rule", "title", "severity", "findings"),
+    },
     "skipped": {"zh": "未评估的规则", "en": "Rules not evaluated"},
     "by_unit": {"zh": "按单位列示", "en": "Findings by unit"},
     "n_findings": {"zh": "{n} 项问题", "en": "{n} findings"},
@@ -64,12 +67,16 @@ def _rows_text(rows: list[int], lang: str) -> str:
     return T["rows"][lang].format(rows=shown)
 
 
-def render_table(result: AuditResult, lang: str = "zh", show_ids: bool = False, cols: int | None = None) -> str:
+def render_table(
+    result: AuditResult, lang: str = "zh", show_ids: bool = False, cols: int | None = None
+) -> str:
     """The whole report as text that fits the terminal."""
     cols = cols or max(60, min(shutil.get_terminal_size((100, 24)).columns, 140))
     out: list[str] = []
     out.append(T["title"][lang])
-    out.append(f"{T['dataset'][lang]}: {result.dataset}    {T['as_of'][lang]}: {result.as_of.isoformat()}")
+    out.append(
+        f"{T['dataset'][lang]}: {result.dataset}    {T['as_of'][lang]}: {result.as_of.isoformat()}"
+    )
     out.append(
         T["totals"][lang].format(
             units=f"{result.units:,}",
@@ -130,7 +137,10 @@ def render_table(result: AuditResult, lang: str = "zh", show_ids: bool = False, 
                 for line in wrap(ev_text, body):
                     out.append(indent + line)
             if f.source.get("file"):
-                out.append(indent + f"{T['source'][lang]}: {f.source['file']} {_rows_text(f.source.get('rows', []), lang)}")
+                out.append(
+                    indent
+                    + f"{T['source'][lang]}: {f.source['file']} {_rows_text(f.source.get('rows', []), lang)}"
+                )
             for line in wrap(f"{T['basis'][lang]}: {f.basis[lang]}", body):
                 out.append(indent + line)
     return "\n".join(out) + "\n"
