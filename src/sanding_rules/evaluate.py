@@ -171,10 +171,14 @@ def engine_matches(
     rules: list[Rule], facts: Facts, overrides: Overrides, unit_ids: set[str] | None = None
 ) -> dict[str, list[tuple[np.ndarray, dict]]]:
     """Which fact rows match which rule, decided by durable-rules (per region parameter set)."""
-    groups: dict[str | None, list[tuple[Rule, dict[str, Any]]]] = {}
-    for rule in rules:
-        for region, params in overrides.for_rule(rule, facts.as_of):
-            groups.setdefault(region, []).append((rule, params))
+    # One ruleset per region with overrides (every rule, with that region's parameters), and
+    # one for all other units.
+    per_rule = {rule.id: dict(overrides.for_rule(rule, facts.as_of)) for rule in rules}
+    regions = {r for sets in per_rule.values() for r in sets if r is not None}
+    groups: dict[str | None, list[tuple[Rule, dict[str, Any]]]] = {
+        region: [(rule, per_rule[rule.id].get(region, per_rule[rule.id][None])) for rule in rules]
+        for region in [None, *sorted(regions)]
+    }
     region_of = facts["unit"].set_index("unit_id")["region"]
     overridden = {r for r in groups if r is not None}
     result: dict[str, list[tuple[np.ndarray, dict]]] = {r.id: [] for r in rules}

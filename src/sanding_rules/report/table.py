@@ -125,15 +125,12 @@ def render_table(
         )
         for f in fs:
             label = SEVERITY_LABELS[f.severity][lang]
-            subject = f.subject
-            if not show_ids and "id_number" in f.evidence:
-                subject = f.subject
-            out.append(f"  [{label}] {f.rule} {subject} → {action_label(f.action, lang)}")
+            out.append(f"  [{label}] {f.rule} {f.subject} → {action_label(f.action, lang)}")
             for line in wrap(f.messages[lang], body):
                 out.append(indent + line)
             ev = evidence_for_output(f, show_ids)
             if ev:
-                ev_text = ", ".join(f"{k}={v}" for k, v in ev.items())
+                ev_text = ", ".join(f"{k}={'—' if v is None else v}" for k, v in ev.items())
                 for line in wrap(ev_text, body):
                     out.append(indent + line)
             if f.source.get("file"):
