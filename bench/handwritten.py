@@ -56,8 +56,8 @@ def fill(codes: pd.Series, default: str) -> pd.Series:
 def in_force(df: pd.DataFrame, keys: list[str], as_of: pd.Timestamp) -> pd.DataFrame:
     """Per key, the row with the latest effective_from on or before as_of (undated first)."""
     df = df[df["effective_from"].isna() | (df["effective_from"] <= as_of)]
-    df = df.assign(eff=df["effective_from"].fillna(pd.Timestamp.min))
-    return df.sort_values(keys + ["eff"]).drop_duplicates(keys, keep="last")
+    df = df.sort_values(keys + ["effective_from"], na_position="first")
+    return df.drop_duplicates(keys, keep="last")
 
 
 def found(rule, unit_id, subject, actual=np.nan, limit=np.nan) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def found(rule, unit_id, subject, actual=np.nan, limit=np.nan) -> pd.DataFrame:
 
 def valid_id(ids: pd.Series) -> np.ndarray:
     """GB 11643: 17 digits + digit/X, a real birth date, the right check character."""
-    ok = ids.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).to_numpy(dtype=bool)
+    ok = ids.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).to_numpy(dtype=bool, copy=True)
     b = np.frombuffer("".join(ids[ok].tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
     d = b[:, :17].astype(np.int64) - 48
     ymd = pd.DataFrame({"year": d[:, 6:10] @ [1000, 100, 10, 1],
@@ -100,6 +100,8 @@ def audit(folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
                          ("post_type", "management")):
         roster[col] = fill(roster[col], default)
     bodies["approved"] = bodies["approved"].str.strip().str.lower().ne("false")
+    # ID numbers as people type them: blanks around, a lower-case x.
+    roster["id_number"] = roster["id_number"].str.strip().str.upper().replace("", np.nan)
 
     out = []
     counted = roster["status"].isin(COUNTED).to_numpy()
@@ -186,13 +188,12 @@ def audit(folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     out.append(found("P01", hit["unit_id"], hit["person_id"], retire[over], month_now))
 
     # P02: the same ID number on counted rows of two or more units; every such row.
-    norm = cr["id_number"].str.strip().str.upper().replace("", np.nan)
-    ids = pd.DataFrame({"id": norm, "unit_id": cr["unit_id"], "person_id": cr["person_id"]})
-    ids = ids[ids["id"].notna()]
-    n_units = ids.groupby("id")["unit_id"].nunique()
-    many = ids["id"].map(n_units)
-    hit = ids[many >= 2]
-    out.append(found("P02", hit["unit_id"], hit["person_id"], many[many >= 2], 2))
+    ids = cr.loc[cr["id_number"].notna(), ["id_number", "unit_id", "person_id"]]
+    pairs = ids.drop_duplicates(["id_number", "unit_id"])
+    shared = pairs.loc[pairs["id_number"].duplicated(keep=False), "id_number"]
+    hit = ids[ids["id_number"].isin(shared)]
+    n_units = hit["id_number"].map(shared.value_counts())
+    out.append(found("P02", hit["unit_id"], hit["person_id"], n_units, 2))
 
     # P03, P04: seconded out / on long leave for more than a year.
     days = (as_of - roster["status_since"]).dt.days
@@ -204,10 +205,9 @@ def audit(folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     hit = roster[roster["status"].isin(["retired", "left"])]
     out.append(found("P05", hit["unit_id"], hit["person_id"]))
     # P06: an ID number is given but is not a valid GB 11643 number (any roster row).
-    idn = roster["id_number"].str.strip().str.upper().replace("", np.nan)
-    given = idn.notna().to_numpy()
+    given = roster["id_number"].notna().to_numpy()
     bad = given.copy()
-    bad[given] = ~valid_id(idn[given])
+    bad[given] = ~valid_id(roster.loc[given, "id_number"])
     hit = roster[bad]
     out.append(found("P06", hit["unit_id"], hit["person_id"]))
 

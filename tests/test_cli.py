@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from sanding_rules.cli import EXIT_BAD_INPUT, EXIT_CLEAN, EXIT_FINDINGS, main
-from sanding_rules.rulefile import load_rules
 from sanding_rules.ruledocs import write_docs
+from sanding_rules.rulefile import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "fixtures" / "mini"

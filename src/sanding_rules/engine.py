@@ -26,6 +26,10 @@ Conventions the rule compiler must follow:
   The compiler guards every test on a nullable ``f`` with ``f__null == 0`` (or ``== False``).
 * ``id`` and ``sid`` are reserved; numbers are sent as doubles (7 / 2 == 3.5, x / 0 is ±inf or NaN,
   never a crash); bools are sent as 1.0 / 0.0; string ordering tests are refused.
+
+Limits: 15 patterns per rule, 64 alternatives once ``$or`` is expanded, 200 fields per fact type.
+A fact never fills two patterns of one rule (durable's ``dist``). Rules with joins see the whole
+batch in one session, about 9 KB of C memory per fact: evaluate joins per unit or request group.
 """
 
 from __future__ import annotations

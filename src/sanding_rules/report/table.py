@@ -95,10 +95,11 @@ def render_table(
     if by_rule:
         out.append(T["by_rule"][lang])
         head = T["rule_head"][lang]
-        out.append(f"  {pad(head[0], 8)}{pad(head[1], 34)}{pad(head[2], 10)}{head[3]}")
+        tw = max(width(head[1]), *(width(titles.get(rid, "")) for rid in by_rule)) + 2
+        out.append(f"  {pad(head[0], 8)}{pad(head[1], tw)}{pad(head[2], 10)}{head[3]}")
         for rid, n in by_rule.items():
             out.append(
-                f"  {pad(rid, 8)}{pad(titles.get(rid, ''), 34)}"
+                f"  {pad(rid, 8)}{pad(titles.get(rid, ''), tw)}"
                 f"{pad(SEVERITY_LABELS[severities.get(rid, 'info')][lang], 10)}{n:>6}"
             )
         out.append("")
