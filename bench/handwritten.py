@@ -62,8 +62,13 @@ def in_force(df: pd.DataFrame, keys: list[str], as_of: pd.Timestamp) -> pd.DataF
 
 def found(rule, unit_id, subject, actual=np.nan, limit=np.nan) -> pd.DataFrame:
     return pd.DataFrame(
-        {"rule": rule, "unit_id": np.asarray(unit_id, dtype=object),
-         "subject": np.asarray(subject, dtype=object), "actual": actual, "limit": limit}
+        {
+            "rule": rule,
+            "unit_id": np.asarray(unit_id, dtype=object),
+            "subject": np.asarray(subject, dtype=object),
+            "actual": actual,
+            "limit": limit,
+        }
     )
 
 
@@ -72,8 +77,13 @@ def valid_id(ids: pd.Series) -> np.ndarray:
     ok = ids.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).to_numpy(dtype=bool, copy=True)
     b = np.frombuffer("".join(ids[ok].tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
     d = b[:, :17].astype(np.int64) - 48
-    ymd = pd.DataFrame({"year": d[:, 6:10] @ [1000, 100, 10, 1],
-                        "month": d[:, 10:12] @ [10, 1], "day": d[:, 12:14] @ [10, 1]})
+    ymd = pd.DataFrame(
+        {
+            "year": d[:, 6:10] @ [1000, 100, 10, 1],
+            "month": d[:, 10:12] @ [10, 1],
+            "day": d[:, 12:14] @ [10, 1],
+        }
+    )
     real_date = pd.to_datetime(ymd, errors="coerce").notna().to_numpy()
     check_ok = ID_CHECK[(d @ ID_WEIGHTS) % 11] == b[:, 17]
     ok[ok] = real_date & check_ok
@@ -83,21 +93,43 @@ def valid_id(ids: pd.Series) -> np.ndarray:
 def audit(folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     s, c = "str", "category"
     units = read(folder, "units", {"unit_id": s, "kind": c, "bodies_limit": "float64"})
-    quotas = read(folder, "quotas", {"unit_id": s, "category": c, "approved": "float64",
-                                     "effective_from": s}, ("effective_from",))
-    lq = read(folder, "leader_quotas", {"unit_id": s, "level": c, "approved": "float64",
-                                        "effective_from": s}, ("effective_from",))
+    quotas = read(
+        folder,
+        "quotas",
+        {"unit_id": s, "category": c, "approved": "float64", "effective_from": s},
+        ("effective_from",),
+    )
+    lq = read(
+        folder,
+        "leader_quotas",
+        {"unit_id": s, "level": c, "approved": "float64", "effective_from": s},
+        ("effective_from",),
+    )
     bodies = read(folder, "bodies", {"unit_id": s, "body_id": s, "approved": s})
     roster = read(
-        folder, "roster",
-        {"person_id": s, "unit_id": s, "category": c, "id_number": s, "gender": c,
-         "birth_date": s, "leadership": c, "body_id": s, "post_type": c, "status": c,
-         "status_since": s},
+        folder,
+        "roster",
+        {
+            "person_id": s,
+            "unit_id": s,
+            "category": c,
+            "id_number": s,
+            "gender": c,
+            "birth_date": s,
+            "leadership": c,
+            "body_id": s,
+            "post_type": c,
+            "status": c,
+            "status_since": s,
+        },
         ("birth_date", "status_since"),
     )
     # Contract defaults for empty cells.
-    for col, default in (("status", "on_post"), ("leadership", "none"),
-                         ("post_type", "management")):
+    for col, default in (
+        ("status", "on_post"),
+        ("leadership", "none"),
+        ("post_type", "management"),
+    ):
         roster[col] = fill(roster[col], default)
     bodies["approved"] = bodies["approved"].str.strip().str.lower().ne("false")
     # ID numbers as people type them: blanks around, a lower-case x.
@@ -128,8 +160,10 @@ def audit(folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     uf = uf.fillna({"quota_total": 0, "categorised": 0, "none": 0})
     hit = uf[uf["categorised"] > uf["quota_total"]]
     out.append(found("Q02", hit.index, "total", hit["categorised"], hit["quota_total"]))
-    hit = uf[(uf["none"] >= 1) & ((uf["quota_total"] == 0)
-                                  | (uf["none"] / uf["quota_total"] > Q05_RATIO))]
+    hit = uf[
+        (uf["none"] >= 1)
+        & ((uf["quota_total"] == 0) | (uf["none"] / uf["quota_total"] > Q05_RATIO))
+    ]
     out.append(found("Q05", hit.index, "none", hit["none"], hit["quota_total"]))
 
     # Q04: counted person in a category the unit's kind may not use.
@@ -143,12 +177,22 @@ def audit(folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     lqf = in_force(lq, ["unit_id", "level"], as_of)
     lqf = lqf[lqf["level"] != "none"].set_index(["unit_id", "level"])["approved"]
     leaders = cr[cr["leadership"] != "none"]
-    n = leaders.groupby(["unit_id", "leadership"], observed=True).size().rename_axis(
-        ["unit_id", "level"])
+    n = (
+        leaders.groupby(["unit_id", "leadership"], observed=True)
+        .size()
+        .rename_axis(["unit_id", "level"])
+    )
     lf = pd.concat({"approved": lqf, "counted": n}, axis=1).fillna(0).reset_index()
     hit = lf[lf["counted"] > lf["approved"]]
-    out.append(found(hit["level"].astype(str).map(LEVEL_RULE).to_numpy(), hit["unit_id"],
-                     hit["level"], hit["counted"], hit["approved"]))
+    out.append(
+        found(
+            hit["level"].astype(str).map(LEVEL_RULE).to_numpy(),
+            hit["unit_id"],
+            hit["level"],
+            hit["counted"],
+            hit["approved"],
+        )
+    )
     # L05: logistics staff in a leadership post.
     hit = cr[(cr["category"] == "logistics") & (cr["leadership"] != "none")]
     out.append(found("L05", hit["unit_id"], hit["person_id"]))
@@ -160,8 +204,7 @@ def audit(folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     out.append(found("B01", hit.index, "bodies", hit["bodies"], hit["bodies_limit"]))
     # B02, B03: per body, listed or named on a counted roster row.
     on_body = cr[cr["body_id"].notna()].groupby(["unit_id", "body_id"]).size().rename("counted")
-    bf = bodies.merge(on_body.reset_index(), on=["unit_id", "body_id"], how="outer",
-                      indicator=True)
+    bf = bodies.merge(on_body.reset_index(), on=["unit_id", "body_id"], how="outer", indicator=True)
     bf["counted"] = bf["counted"].fillna(0)
     hit = bf[(bf["_merge"] == "right_only") | (bf["approved"] == False)]  # noqa: E712
     out.append(found("B02", hit["unit_id"], hit["body_id"], hit["counted"]))
@@ -176,8 +219,11 @@ def audit(folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     female = (cr["gender"] == "F").to_numpy()
     worker = (cr["post_type"] == "worker").to_numpy()
     retire = np.full(len(cr), np.nan)
-    for group, sel in (("male", male), ("female_cadre", female & ~worker),
-                       ("female_worker", female & worker)):
+    for group, sel in (
+        ("male", male),
+        ("female_cadre", female & ~worker),
+        ("female_worker", female & worker),
+    ):
         base, first, step, cap = RETIREMENT[group]
         k = bm - first
         extra = np.where(k >= 0, np.minimum(cap, np.floor(k / step) + 1), 0)

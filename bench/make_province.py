@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-from sanding_rules import synth
-
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "data" / "province"
 UNITS = 50_000
@@ -26,6 +24,19 @@ SEED = 20260630
 PEOPLE_PER_UNIT = 32
 AS_OF = "2026-06-30"
 RULE_TABLES = ("units", "quotas", "leader_quotas", "bodies", "roster")
+# synth.TABLES, spelled out so that importing this module stays light (bench/run.py does,
+# and its children's peak RSS would otherwise include a parent that imported pandas).
+ALL_TABLES = (
+    "units",
+    "quotas",
+    "leader_quotas",
+    "bodies",
+    "duties",
+    "roster",
+    "payroll",
+    "workload",
+    "movements",
+)
 STAMP = ".stamp.json"
 STAMP_VERSION = 1
 
@@ -39,7 +50,7 @@ def params(units: int, all_tables: bool) -> dict:
         "people_per_unit": PEOPLE_PER_UNIT,
         "as_of": AS_OF,
         "style": "csv",
-        "tables": list(synth.TABLES if all_tables else RULE_TABLES),
+        "tables": list(ALL_TABLES if all_tables else RULE_TABLES),
     }
 
 
@@ -57,10 +68,17 @@ def is_current(out: Path, wanted: dict) -> bool:
     return all((out / f"{t}.csv").is_file() for t in wanted["tables"])
 
 
-def make(out: Path = DEFAULT_OUT, units: int = UNITS, all_tables: bool = False,
-         force: bool = False, quiet: bool = False) -> Path:
+def make(
+    out: Path = DEFAULT_OUT,
+    units: int = UNITS,
+    all_tables: bool = False,
+    force: bool = False,
+    quiet: bool = False,
+) -> Path:
     """Write the province to out unless it is already there; return out."""
     from datetime import date
+
+    from sanding_rules import synth
 
     wanted = params(units, all_tables)
     if not force and is_current(out, wanted):
@@ -72,8 +90,9 @@ def make(out: Path = DEFAULT_OUT, units: int = UNITS, all_tables: bool = False,
     for old in out.glob("*.csv"):
         old.unlink()
     t0 = time.perf_counter()
-    ds = synth.generate(units, SEED, people_per_unit=PEOPLE_PER_UNIT,
-                        as_of=date.fromisoformat(AS_OF))
+    ds = synth.generate(
+        units, SEED, people_per_unit=PEOPLE_PER_UNIT, as_of=date.fromisoformat(AS_OF)
+    )
     t1 = time.perf_counter()
     synth.write(ds, out, "csv", tables=wanted["tables"])
     t2 = time.perf_counter()
@@ -86,19 +105,26 @@ def make(out: Path = DEFAULT_OUT, units: int = UNITS, all_tables: bool = False,
     (out / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     if not quiet:
         rows = ", ".join(f"{t} {n:,}" for t, n in stamp["rows"].items())
-        print(f"wrote {out}: {rows} (generate {t1 - t0:.1f}s, write {t2 - t1:.1f}s)",
-              file=sys.stderr)
+        print(
+            f"wrote {out}: {rows} (generate {t1 - t0:.1f}s, write {t2 - t1:.1f}s)", file=sys.stderr
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", type=int, default=UNITS, help=f"number of units (default {UNITS:,})")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="folder (default bench/data/province, or bench/data/province-N "
-                         "for --units N)")
-    ap.add_argument("--all-tables", action="store_true",
-                    help="also write duties, payroll, workload and movements")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder (default bench/data/province, or bench/data/province-N for --units N)",
+    )
+    ap.add_argument(
+        "--all-tables",
+        action="store_true",
+        help="also write duties, payroll, workload and movements",
+    )
     ap.add_argument("--force", action="store_true", help="regenerate even when up to date")
     args = ap.parse_args(argv)
     make(args.out or default_folder(args.units), args.units, args.all_tables, args.force)

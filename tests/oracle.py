@@ -1,4 +1,4 @@
-"""Reference oracle for rule families Q, L, B and P of rule-catalogue.md (v1).
+"""Reference oracle for rule families Q, L, B, P, F and D of rule-catalogue.md (v1).
 
 Written straight from the catalogue in plain loops, independent of the
 engine, the loader and the rest of sanding_rules, so that it can check
@@ -54,8 +54,47 @@ would expect):
 - P05: every row with status retired or left.
 - P06: every row (counted or not) whose id, after strip + upper-case, is
   present and not a valid 18-character GB 11643 number.
+- F01: payroll rows are matched to the roster by person_id alone (not by
+  id_number); one finding per distinct (payroll unit_id, person_id) that has
+  no counted roster row in that same unit, whatever the period, amount or
+  number of rows. So a person paid by unit A but counted in unit B is a
+  finding for A (paid where they do not work), as are people absent from
+  the roster and retired/left people still paid. Payroll rows without a
+  person_id or a unit_id are ignored.
+- F02: a roster row with status on_post (an empty status is on_post) whose
+  person_id has no payroll row in any unit (pay may come centrally); any
+  category, 编外 included; seconded_out, long_leave, retired and left rows
+  never. Periods and amounts are not looked at.
+- D01: duty rows whose source, stripped and lower-cased, is "sanding" or
+  empty; rows without a duty_code are ignored. A unit's region is
+  units.region stripped; a missing column, an empty value or a unit absent
+  from units give the empty region, which is one region shared by all such
+  units. One finding per (unit, duty_code) when 2+ distinct units of one
+  region hold the code; a unit listing a code twice is one holder. Unit
+  status is not looked at.
+- D02: units of the units table with status active or empty (abolished and
+  merged never) that have no counted people (编外 count as people), or that
+  have workload rows and every one of those rows has value 0. Without a
+  workload table only the first half is checked. Workload rows with an
+  empty value are ignored everywhere (they say nothing).
+- D03/D04: per (unit, duty_code) the ratio is the sum of the unit's workload
+  values for the code / the unit's counted people (编外 included); only
+  units with at least one counted person have a ratio (peers). The median
+  (statistics.median) is over all peers of the code, the unit itself
+  included, and needs 3 or more peers. D03: ratio < 0.5 x median. D04:
+  ratio > 1.5 x median, the sum of the unit's quotas (in force, none
+  excluded, as in Q02) > 0, and (that sum - counted people whose category
+  is present and not none) / that sum < 0.05; an over-staffed unit
+  (negative vacancy) qualifies. Exactly 0.5x, 1.5x and 5 % do not fire.
+- D05: units of kind institution; a duty (any source) whose text contains
+  one of the keywords as a substring, compared case-insensitively (the
+  defaults are the six Chinese terms of the catalogue plus the engine's
+  English tags licensing, penalty, enforcement, expropriation, inspection,
+  fee); a keywords parameter replaces the whole list. One finding per
+  (unit, duty_code).
 - A rule whose table is absent is not evaluated (no findings): Q01-Q03 and
-  Q05 need quotas, L01-L04 leader_quotas, B01-B03 bodies.
+  Q05 need quotas, L01-L04 leader_quotas, B01-B03 bodies, F01/F02 payroll,
+  D01/D05 duties, D03 workload, D04 workload and quotas.
 """
 
 from __future__ import annotations
@@ -63,18 +102,36 @@ from __future__ import annotations
 import calendar
 import math
 import re
+import statistics
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
-DEFAULT_PARAMS: dict[str, dict[str, float]] = {
+ADMIN_KEYWORDS = (
+    "行政许可",
+    "行政处罚",
+    "行政强制",
+    "行政征收",
+    "行政检查",
+    "行政收费",
+    "licensing",
+    "penalty",
+    "enforcement",
+    "expropriation",
+    "inspection",
+    "fee",
+)
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "Q03": {"ratio": 0.30, "min_vacant": 3},
     "Q05": {"ratio": 0.20},
     "B03": {"min_people": 3},
     "P03": {"days": 365},
     "P04": {"days": 365},
+    "D03": {"ratio": 0.5, "min_peers": 3},
+    "D04": {"ratio": 1.5, "max_vacancy": 0.05, "min_peers": 3},
+    "D05": {"keywords": ADMIN_KEYWORDS},
 }
 COUNTED = ("on_post", "seconded_out", "long_leave")
 ALLOWED = {
@@ -143,6 +200,13 @@ def to_int(value: Any) -> int | None:
     return int(float(s))
 
 
+def to_float(value: Any) -> float | None:
+    s = text(value)
+    if s is None:
+        return None
+    return float(s)
+
+
 def rows(tables: dict[str, pd.DataFrame], name: str) -> list[dict[str, Any]]:
     df = tables.get(name)
     if df is None:
@@ -209,7 +273,7 @@ def in_force(table: list[dict[str, Any]], key: str, as_of: date) -> dict[tuple[s
 def expected_findings(
     tables: dict[str, pd.DataFrame], as_of: date, params: dict | None = None
 ) -> list[dict]:
-    """Findings of rules Q01-Q05, L01-L05, B01-B03 and P01-P06 the catalogue demands."""
+    """Findings of rules Q01-Q05, L01-L05, B01-B03, P01-P06, F01-F02 and D01-D05."""
     p = {rule: dict(values) for rule, values in DEFAULT_PARAMS.items()}
     for rule, values in (params or {}).items():
         p.setdefault(rule, {}).update(values)
@@ -371,6 +435,131 @@ def expected_findings(
             find("P05", unit, pid, status=status)
         if raw_id is not None and not id_is_valid(raw_id):
             find("P06", unit, pid, id_number=raw_id)
+
+    # F01, F02
+    if tables.get("payroll") is not None:
+        counted_at = {(r["_unit"], text(r.get("person_id"))) for r in counted}
+        counted_units: dict[str, set[str]] = defaultdict(set)
+        statuses: dict[str, set[str]] = defaultdict(set)
+        for r in roster:
+            pid = text(r.get("person_id"))
+            statuses[pid].add(r["_status"])
+            if r["_counted"]:
+                counted_units[pid].add(r["_unit"])
+        paid: dict[tuple[str, str], int] = defaultdict(int)
+        for row in rows(tables, "payroll"):
+            unit, pid = text(row.get("unit_id")), text(row.get("person_id"))
+            if unit is not None and pid is not None:
+                paid[(unit, pid)] += 1
+        for (unit, pid), n in sorted(paid.items()):
+            if (unit, pid) not in counted_at:
+                find(
+                    "F01",
+                    unit,
+                    pid,
+                    payroll_rows=n,
+                    counted_in=sorted(counted_units.get(pid, ())),
+                    roster_status=sorted(statuses.get(pid, ())),
+                )
+        paid_ids = {pid for _, pid in paid}
+        seen: set[tuple[str, str]] = set()
+        for r in roster:
+            pid = text(r.get("person_id"))
+            if r["_status"] == "on_post" and pid not in paid_ids and (r["_unit"], pid) not in seen:
+                seen.add((r["_unit"], pid))
+                find("F02", r["_unit"], pid, status="on_post", category=r["_category"])
+
+    # D01, D05
+    duties = rows(tables, "duties")
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for d in duties:
+        unit, code = text(d.get("unit_id")), text(d.get("duty_code"))
+        if unit is None or code is None:
+            continue
+        if (text(d.get("source")) or "").lower() in ("", "sanding"):
+            region = text(units[unit].get("region")) if unit in units else None
+            holders[(region or "", code)].add(unit)
+    for (region, code), held in sorted(holders.items()):
+        if len(held) >= 2:
+            for unit in sorted(held):
+                find("D01", unit, code, region=region, units=sorted(held))
+    keywords = p["D05"]["keywords"]
+    keywords = [keywords] if isinstance(keywords, str) else list(keywords)
+    flagged_duties: set[tuple[str, str]] = set()
+    for d in duties:
+        unit, code = text(d.get("unit_id")), text(d.get("duty_code"))
+        if unit is None or code is None or (unit, code) in flagged_duties:
+            continue
+        kind = text(units[unit].get("kind")) if unit in units else None
+        words = (text(d.get("text")) or "").casefold()
+        matched = [k for k in keywords if str(k).casefold() in words]
+        if kind == "institution" and matched:
+            flagged_duties.add((unit, code))
+            find("D05", unit, code, keywords=matched, text=text(d.get("text")))
+
+    # D02, D03, D04
+    headcount: dict[str, int] = defaultdict(int)
+    for r in counted:
+        headcount[r["_unit"]] += 1
+    have_workload = tables.get("workload") is not None
+    workload: dict[str, list[float]] = defaultdict(list)
+    sums: dict[tuple[str, str], float] = defaultdict(float)
+    for w in rows(tables, "workload"):
+        unit, code, value = (
+            text(w.get("unit_id")),
+            text(w.get("duty_code")),
+            to_float(w.get("value")),
+        )
+        if unit is None or code is None or value is None:
+            continue
+        workload[unit].append(value)
+        sums[(unit, code)] += value
+    for unit, u in sorted((k, v) for k, v in units.items() if k is not None):
+        if (text(u.get("status")) or "active") != "active":
+            continue
+        if headcount.get(unit, 0) == 0:
+            find("D02", unit, "unit", reason="no_counted_people", counted=0)
+        elif workload.get(unit) and all(v == 0 for v in workload[unit]):
+            find(
+                "D02",
+                unit,
+                "unit",
+                reason="all_workload_zero",
+                counted=headcount[unit],
+                workload_rows=len(workload[unit]),
+            )
+    peers: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for (unit, code), total in sorted(sums.items()):
+        if headcount.get(unit, 0) >= 1:
+            peers[code].append((unit, total / headcount[unit]))
+    for code, group in sorted(peers.items()) if have_workload else []:
+        median = statistics.median(ratio for _, ratio in group)
+        for unit, ratio in group:
+            if len(group) >= p["D03"]["min_peers"] and ratio < p["D03"]["ratio"] * median:
+                find("D03", unit, code, ratio=ratio, median=median, peers=len(group))
+            if (
+                have_quotas
+                and len(group) >= p["D04"]["min_peers"]
+                and ratio > p["D04"]["ratio"] * median
+            ):
+                quota_total = sum(unit_quotas.get(unit, {}).values())
+                if quota_total <= 0:
+                    continue
+                have = people.get(unit, {})
+                staffed = sum(n for c, n in have.items() if c != "none")
+                vacancy = (quota_total - staffed) / quota_total
+                if vacancy < p["D04"]["max_vacancy"]:
+                    find(
+                        "D04",
+                        unit,
+                        code,
+                        ratio=ratio,
+                        median=median,
+                        peers=len(group),
+                        quota_total=quota_total,
+                        staffed=staffed,
+                        vacancy=vacancy,
+                    )
 
     out.sort(key=lambda f: (f["rule"], f["unit_id"] or "", f["subject"] or ""))
     return out

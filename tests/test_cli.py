@@ -164,7 +164,7 @@ def test_a_missing_table_makes_only_its_rules_not_evaluated(mini: Path) -> None:
     (mini / "quotas.csv").unlink()
     _, data = audit_json(dataset=mini)
     skipped = {n["rule"]: n for n in data["rules_not_evaluated"]}
-    assert set(skipped) == {"Q01", "Q02", "Q03", "Q05"}
+    assert set(skipped) == {"Q01", "Q02", "Q03", "Q05", "D04"}
     assert skipped["Q01"]["reasons"]["en"] == "no quotas table"
     assert "Q04" in data["rules_evaluated"] and not any(
         f["rule"].startswith(("Q01", "Q02")) for f in data["findings"]

@@ -176,3 +176,130 @@ def test_bulk_and_engine_paths_agree(text: str) -> None:
         got = sorted(int(m.facts["m"]["_idx"]) for m in rs.evaluate(facts))
     assert got == expected.tolist()
     assert 0 < len(expected) < len(df)
+
+
+# --------------------------------------------------------------------------- joins: PATTERN.FIELD
+
+REF_FIELDS = {"n": "num", "s": "str", "d": "date"}
+
+
+def join_scope() -> expr.Scope:
+    return expr.Scope(FIELDS, PARAMS, refs={"r": REF_FIELDS})
+
+
+def ref_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 12
+    num = rng.integers(-1, 5, n).astype("float64")
+    num[[0, 5]] = np.nan
+    s = rng.choice(np.array(["x", "y", "行政编制"], dtype=object), n)
+    s[[1, 7]] = None
+    d = pd.Series(pd.to_datetime("2025-06-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D"))
+    d[[2]] = pd.NaT
+    return pd.DataFrame({"n": num, "s": s, "d": d})
+
+
+def test_refs_parse_and_check() -> None:
+    node = expr.parse("a > r.n and s == r.s")
+    assert expr.refs_of(node) == {("r", "n"), ("r", "s")}
+    assert expr.fields_of(node) == {"a", "s"}
+    assert expr.check(node, join_scope()) == "bool"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a > q.n", "unknown pattern 'q'"),
+        ("a > r.nosuch", "unknown field r.nosuch"),
+        ("a > r.s", "cannot compare"),
+        ("s < r.s", "only be compared with == or !="),
+        ("a > r._x", "may not start with '_'"),
+        ("a > r.n.m", "may use a dot"),
+        ("a > true.n", "has no fields"),
+    ],
+)
+def test_ref_errors(text: str, message: str) -> None:
+    with pytest.raises(expr.ExprError, match=message):
+        expr.check(expr.parse(text), join_scope())
+
+
+def test_refs_are_unknown_outside_joins() -> None:
+    with pytest.raises(expr.ExprError, match="unknown pattern"):
+        expr.check(expr.parse("a > r.n"), scope())
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a + r.n > b", "do not mix"),
+        ("r.n > 2", "belongs in those patterns"),
+        ("a > 2 / r.n", "only be combined with"),
+        ("a > max(r.n, 1)", "only be combined with"),
+        ("r.s in ['x']", "not tested on their own"),
+    ],
+)
+def test_ref_constructs_the_engine_cannot_run(text: str, message: str) -> None:
+    node = expr.parse(text)
+    expr.check(node, join_scope())
+    comp = expr.EngineCompiler(join_scope(), expr.Context(PARAMS, AS_OF), prefix="x_j_")
+    with pytest.raises(expr.ExprError, match=message):
+        comp.compile(node)
+
+
+JOIN_CONDITIONS = [
+    "a > r.n",
+    "r.n <= a",
+    "a >= r.n + 1",
+    "a - b >= r.n * 2",
+    "(a - b) / a >= r.n - 3",
+    "s == r.s",
+    "s != r.s",
+    "not (a > r.n)",
+    "not (s == r.s) or a > 2",
+    "r.s == null",
+    "r.s != null and a < r.n",
+    "not (r.n == null)",
+    "d <= r.d",
+    "as_of - d > r.n * 100",
+    "a > -r.n",
+    "flag and a == r.n + params.limit",
+]
+
+
+@pytest.mark.parametrize("text", JOIN_CONDITIONS)
+def test_join_bulk_and_engine_paths_agree(text: str) -> None:
+    """A pattern `t` joined with an earlier pattern `r`: both paths give the same pairs."""
+    left, right = ref_frame(), frame().iloc[:60].reset_index(drop=True)
+    node = expr.parse(text)
+    assert expr.check(node, join_scope()) == "bool"
+    ctx = expr.Context(PARAMS, AS_OF)
+    # Bulk: one row per (r, t) pair, r's fields as columns "r.<field>".
+    pairs = right.merge(left.rename(columns=lambda c: expr.ref_column("r", c)), how="cross")
+    hit = expr.mask(node, pairs, join_scope(), ctx)
+    # A cross merge is right-major: pair k is (left k % len(left), right k // len(left)).
+    expected = sorted((int(k) % len(left), int(k) // len(left)) for k in np.flatnonzero(hit))
+    # Engine: the compiled pattern refers to the earlier pattern "r".
+    comp = expr.EngineCompiler(join_scope(), ctx, prefix="x_t_").compile(node)
+    facts = []
+    r_values = {name: expr.column_value(left, name, t) for name, t in REF_FIELDS.items()}
+    for i in range(len(left)):
+        fact = {"_fact": "r", "_idx": float(i)}
+        fact.update({name: expr.engine_value(v, i) for name, v in r_values.items()})
+        facts.append(fact)
+    values = {}
+    for name in comp.fields - {"_fact", expr.TRUE_FIELD}:
+        if name in comp.derived:
+            values[name] = expr.evaluate(comp.derived[name], right, join_scope(), ctx)
+        else:
+            values[name] = expr.column_value(right, name, FIELDS[name])
+    for i in range(len(right)):
+        fact = {"_fact": "t", "_idx": float(i), expr.TRUE_FIELD: True}
+        fact.update({name: expr.engine_value(v, i) for name, v in values.items()})
+        facts.append(fact)
+    rule = {"all": [{"r": {"_fact": "r"}}, {"t": {"$and": [{"_fact": "t"}, comp.pattern]}}]}
+    with RuleSet({"join": rule}) as rs:
+        got = sorted(
+            (int(m.facts["r"]["_idx"]), int(m.facts["t"]["_idx"])) for m in rs.evaluate(facts)
+        )
+    assert got == expected
+    assert 0 < len(expected) < len(left) * len(right)

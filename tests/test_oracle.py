@@ -54,11 +54,24 @@ def findings(
     as_of: date = AS_OF,
     params: dict | None = None,
     rule: str | None = None,
+    payroll: list[tuple] | None = None,
+    duties: list[tuple] | None = None,
+    workload: list[tuple] | None = None,
 ) -> set[tuple[str, str, str]]:
     tables = {
         "units": pd.DataFrame(units or UNITS),
-        "roster": pd.DataFrame(roster),
+        "roster": pd.DataFrame(roster, columns=None if roster else ["person_id", "unit_id"]),
     }
+    extra = {
+        "payroll": (payroll, ["person_id", "unit_id", "period"]),
+        "duties": (duties, ["unit_id", "duty_code", "text", "source"]),
+        "workload": (workload, ["unit_id", "duty_code", "value", "period"]),
+    }
+    for name, (data, columns) in extra.items():
+        if data is not None:
+            tables[name] = pd.DataFrame(
+                [d + (None,) * (len(columns) - len(d)) for d in data], columns=columns
+            )
     if quotas is not None:
         tables["quotas"] = pd.DataFrame(
             [q + (None,) * (4 - len(q)) for q in quotas],
@@ -234,7 +247,8 @@ def test_q05_contract_staff(quota, contract, fires):
 
 
 def test_q_rules_need_the_quotas_table():
-    assert findings(staff("a", "G1", 3)) == set()
+    # (D02 needs no table: the other units of UNITS have nobody.)
+    assert {g for g in findings(staff("a", "G1", 3)) if g[0] != "D02"} == set()
 
 
 # ---------------------------------------------------------------- L
@@ -500,7 +514,7 @@ def test_findings_are_sorted_and_carry_evidence():
     roster = staff("a", "G1", 3) + [person("r", "G1", status="retired")]
     out = oracle.expected_findings(
         {
-            "units": pd.DataFrame(UNITS),
+            "units": pd.DataFrame(UNITS[:1]),
             "roster": pd.DataFrame(roster),
             "quotas": pd.DataFrame(
                 [("G1", "admin", 2)], columns=["unit_id", "category", "approved"]
@@ -513,6 +527,281 @@ def test_findings_are_sorted_and_carry_evidence():
         keys == sorted(keys) == [("P05", "G1", "r"), ("Q01", "G1", "admin"), ("Q02", "G1", "total")]
     )
     assert out[1]["evidence"] == {"actual": 3, "approved": 2}
+
+
+# ---------------------------------------------------------------- F
+
+
+def test_f01_paid_where_not_counted():
+    roster = [
+        person("a", "G1"),
+        person("b", "G2"),  # counted in G2 ...
+        person("r", "G1", status="retired"),
+        person("l", "G1", status="left"),
+        person("s", "G1", status="seconded_out"),
+        person("k", "G1", status="long_leave"),
+    ]
+    payroll = [
+        ("a", "G1", "2026-05"),
+        ("a", "G1", "2026-06"),  # two months, where counted: nothing
+        ("b", "G1"),  # ... paid by G1 (paid where they do not work)
+        ("b", "G2"),
+        ("r", "G1"),
+        ("l", "G1"),
+        ("s", "G1"),
+        ("k", "G1"),
+        ("ghost", "G2", "2026-05"),
+        ("ghost", "G2", "2026-06"),  # one finding for both rows
+        (None, "G2"),  # no person_id: ignored
+        ("c", None),  # no unit_id: ignored
+    ]
+    got = findings(roster, payroll=payroll, rule="F01")
+    assert got == {
+        ("F01", "G1", "b"),
+        ("F01", "G1", "r"),
+        ("F01", "G1", "l"),
+        ("F01", "G2", "ghost"),
+    }
+    frames = {
+        "units": pd.DataFrame(UNITS),
+        "roster": pd.DataFrame(roster),
+        "payroll": pd.DataFrame(
+            [row + (None,) * (3 - len(row)) for row in payroll],
+            columns=["person_id", "unit_id", "period"],
+        ),
+    }
+    by_key = {
+        (f["unit_id"], f["subject"]): f["evidence"]
+        for f in oracle.expected_findings(frames, AS_OF)
+        if f["rule"] == "F01"
+    }
+    assert by_key[("G1", "b")]["counted_in"] == ["G2"]
+    assert by_key[("G2", "ghost")] == {"payroll_rows": 2, "counted_in": [], "roster_status": []}
+
+
+def test_f02_on_post_without_any_payroll_row():
+    roster = [
+        person("paid", "G1"),
+        person("unpaid", "G1"),
+        person("blank", "G1", status=None),  # empty status: on post
+        person("contract", "G1", "none"),  # 编外 are people on post too
+        person("central", "G2"),  # paid by another unit: paid
+        person("sec", "G1", status="seconded_out"),
+        person("leave", "G1", status="long_leave"),
+        person("ret", "G1", status="retired"),
+    ]
+    payroll = [("paid", "G1"), ("central", "C1")]
+    assert findings(roster, payroll=payroll, rule="F02") == {
+        ("F02", "G1", "unpaid"),
+        ("F02", "G1", "blank"),
+        ("F02", "G1", "contract"),
+    }
+    assert findings(roster, payroll=payroll, rule="F01") == {("F01", "C1", "central")}
+
+
+def test_f_rules_need_the_payroll_table():
+    roster = [person("unpaid", "G1")]
+    assert {g for g in findings(roster) if g[0][0] == "F"} == set()
+    assert findings(roster, payroll=[], rule="F02") == {("F02", "G1", "unpaid")}
+
+
+# ---------------------------------------------------------------- D
+
+
+def _regions(regions: dict[str, str | None]) -> list[dict]:
+    return [{**u, "region": regions.get(u["unit_id"])} for u in UNITS]
+
+
+def test_d01_same_duty_in_one_region():
+    units = _regions({"G1": "甲县", "G2": "甲县", "C1": "乙县", "I1": None, "I2": " "})
+    duties = [
+        ("G1", "X1", "财政监督", "sanding"),
+        ("G2", "X1", "财政监督", None),  # an empty source counts as 三定
+        ("C1", "X1", "财政监督", "sanding"),  # another region: alone there
+        ("G1", "X2", "统计", "sanding"),
+        ("G2", "X2", "统计", "catalogue"),  # not 三定: G1 is the only holder
+        ("G1", "X3", "审计", "sanding"),
+        ("G1", "X3", "审计", "sanding"),  # one unit twice: one holder
+        ("I1", "X4", "档案", "sanding"),
+        ("I2", "X4", "档案", ""),  # both without a region: one shared empty region
+        ("G1", "X5", "信访", "sanding"),
+        ("I1", "X5", "信访", "sanding"),  # 甲县 vs no region
+        ("G1", "X6", "应急", " SANDING "),
+        ("G2", "X6", "应急", "Sanding"),
+    ]
+    assert findings([], duties=duties, units=units, rule="D01") == {
+        ("D01", "G1", "X1"),
+        ("D01", "G2", "X1"),
+        ("D01", "I1", "X4"),
+        ("D01", "I2", "X4"),
+        ("D01", "G1", "X6"),
+        ("D01", "G2", "X6"),
+    }
+
+
+def test_d01_without_a_region_column_all_units_are_one_region():
+    duties = [("G1", "X1"), ("C1", "X1"), ("I1", "X1"), ("I2", "X2")]
+    assert findings([], duties=duties, rule="D01") == {
+        ("D01", "G1", "X1"),
+        ("D01", "C1", "X1"),
+        ("D01", "I1", "X1"),
+    }
+
+
+def test_d_rules_need_their_tables():
+    units = _regions({"G1": "甲县", "G2": "甲县"})
+    roster = staff("a", "G1", 2) + staff("b", "G2", 2)
+    got = findings(roster, units=units, quotas=[("G1", "admin", 2), ("G2", "admin", 2)])
+    assert {g for g in got if g[0][0] == "D"} == {  # D02 needs no table but units
+        ("D02", "C1", "unit"),
+        ("D02", "I1", "unit"),
+        ("D02", "I2", "unit"),
+    }
+
+
+def test_d02_shell_units():
+    units = [
+        {**u, "status": s}
+        for u, s in zip(UNITS, ["active", None, "merged", "abolished", "active"], strict=True)
+    ]
+    roster = [
+        person("r", "G1", status="retired"),  # G1: only a retired row
+        person("n", "I2", "none"),  # I2: one 编外 on post, that is a person
+    ]
+    assert findings(roster, units=units, rule="D02") == {
+        ("D02", "G1", "unit"),
+        ("D02", "G2", "unit"),  # empty status is active
+    }
+
+
+def test_d02_all_workload_zero():
+    roster = staff("a", "G1", 2) + staff("b", "G2", 2) + staff("c", "C1", 2) + staff("i", "I1", 1)
+    roster += staff("j", "I2", 1)
+    workload = [
+        ("G1", "W1", 0),
+        ("G1", "W2", "0.0"),  # every row 0
+        ("G2", "W1", 0),
+        ("G2", "W2", 5),  # one row not 0
+        ("I1", "W1", 0),
+        ("I1", "W2", None),  # no value: ignored, the rest is 0
+        # C1 reports nothing; I2 reports 3
+        ("I2", "W1", 3),
+    ]
+    assert findings(roster, workload=workload, rule="D02") == {
+        ("D02", "G1", "unit"),
+        ("D02", "I1", "unit"),
+    }
+
+
+def _peers(
+    spec: dict[str, tuple[int, list[float]]], duty: str = "W"
+) -> tuple[list[dict], list[tuple]]:
+    """unit -> (counted people, workload values on duty): roster and workload."""
+    roster, workload = [], []
+    for unit, (people, values) in spec.items():
+        cat = {"G": "admin", "C": "civil_ref", "I": "institution"}[unit[0]]
+        roster += staff(f"{unit}_", unit, people, cat)
+        workload += [(unit, duty, v) for v in values]
+    return roster, workload
+
+
+@pytest.mark.parametrize(
+    ("low", "fires"),
+    [(49, True), (50, False), (0, True), (49.5, True)],  # 0.5 x median 100 = 50
+)
+def test_d03_against_half_the_median(low, fires):
+    roster, workload = _peers({"G1": (2, [200]), "G2": (3, [300]), "I1": (2, [low * 2])})
+    got = findings(roster, workload=workload, rule="D03")
+    assert got == ({("D03", "I1", "W")} if fires else set())
+
+
+def test_d03_needs_three_peers_with_people():
+    roster, workload = _peers({"G1": (2, [200]), "I1": (2, [20])})
+    assert findings(roster, workload=workload, rule="D03") == set()  # 2 peers
+    # A third unit reporting workload without a counted person is no peer.
+    roster2 = [*roster, person("gone", "C1", "civil_ref", status="retired")]
+    workload2 = [*workload, ("C1", "W", 500)]
+    assert findings(roster2, workload=workload2, rule="D03") == set()
+    roster3, workload3 = _peers({"G1": (2, [200]), "C1": (1, [100]), "I1": (2, [20])})
+    assert findings(roster3, workload=workload3, rule="D03") == {("D03", "I1", "W")}
+
+
+@pytest.mark.parametrize(("g1", "fires"), [(54, True), (55, False)])
+def test_d03_sums_rows_and_takes_the_even_median(g1, fires):
+    # Ratios: G1 g1, G2 40+60=100 (two periods), C1 120, I1 300: median (100+120)/2 = 110.
+    roster, workload = _peers(
+        {"G1": (1, [g1]), "G2": (2, [80, 120]), "C1": (1, [120]), "I1": (2, [600])}
+    )
+    got = findings(roster, workload=workload, rule="D03")
+    assert got == ({("D03", "G1", "W")} if fires else set())
+
+
+def test_d03_params_and_codes_apart():
+    roster, workload = _peers({"G1": (1, [100]), "G2": (1, [100]), "I1": (1, [60])})
+    _, other = _peers({"G1": (1, [100]), "G2": (1, [10])}, duty="V")  # V: 2 peers
+    workload += other
+    assert findings(roster, workload=workload, rule="D03") == set()
+    assert findings(roster, workload=workload, params={"D03": {"ratio": 0.7}}, rule="D03") == {
+        ("D03", "I1", "W")
+    }
+
+
+@pytest.mark.parametrize(
+    ("ratio", "staffed", "contract", "quota", "fires"),
+    [
+        (151, 20, 0, 20, True),  # vacancy 0
+        (150, 20, 0, 20, False),  # exactly 1.5 x the median
+        (200, 19, 1, 20, False),  # vacancy exactly 5 % (编外 do not fill posts)
+        (200, 40, 0, 42, True),  # 4.76 %
+        (200, 20, 0, 18, True),  # over quota: negative vacancy
+        (200, 20, 0, 0, False),  # no quotas
+    ],
+)
+def test_d04_overloaded_with_quotas_full(ratio, staffed, contract, quota, fires):
+    people = staffed + contract
+    roster, workload = _peers({"G1": (2, [200]), "G2": (1, [100]), "C1": (people, [])})
+    roster = [r for r in roster if r["unit_id"] != "C1"]
+    roster += staff("c", "C1", staffed, "civil_ref") + staff("n", "C1", contract, "none")
+    workload.append(("C1", "W", ratio * people))
+    quotas = [("C1", "civil_ref", quota)] if quota else [("G1", "admin", 2)]
+    got = findings(roster, workload=workload, quotas=quotas, rule="D04")
+    assert got == ({("D04", "C1", "W")} if fires else set())
+    # Without quotas the rule is not evaluated, while D03 still is.
+    assert findings(roster, workload=workload, rule="D04") == set()
+
+
+def test_d04_params():
+    roster, workload = _peers({"G1": (1, [100]), "G2": (1, [100]), "C1": (1, [140])})
+    quotas = [("C1", "civil_ref", 1)]
+    assert findings(roster, workload=workload, quotas=quotas, rule="D04") == set()
+    loose = {"D04": {"ratio": 1.3}}
+    assert findings(roster, workload=workload, quotas=quotas, params=loose, rule="D04") == {
+        ("D04", "C1", "W")
+    }
+
+
+def test_d05_administrative_duties_in_institutions():
+    duties = [
+        ("I1", "A1", "依法实施本领域行政处罚", "sanding"),
+        ("I1", "A2", "协助开展行政执法和执法检查", "sanding"),  # no keyword
+        ("I1", "A3", "Food safety inspection [PENALTY]", "assigned"),  # any source, any case
+        ("I1", "A3", "again", ""),  # one finding per duty_code
+        ("I2", "A4", "代收停车服务 Fee", None),
+        ("I2", "A5", None, "sanding"),
+        ("G1", "A6", "实施行政许可", "sanding"),  # party_gov
+        ("C1", "A7", "实施行政处罚", "sanding"),  # civil_ref (参公) is not an institution
+    ]
+    assert findings([], duties=duties, rule="D05") == {
+        ("D05", "I1", "A1"),
+        ("D05", "I1", "A3"),
+        ("D05", "I2", "A4"),
+    }
+    own = {"D05": {"keywords": ["公益服务"]}}
+    duties2 = [*duties, ("I2", "A8", "提供公益服务", "sanding")]
+    assert findings([], duties=duties2, params=own, rule="D05") == {("D05", "I2", "A8")}
+    for word in oracle.ADMIN_KEYWORDS:
+        got = findings([], duties=[("I1", "K", f"负责{word}工作")], rule="D05")
+        assert got == {("D05", "I1", "K")}, word
 
 
 # ---------------------------------------------------------------- fixtures
@@ -549,6 +838,21 @@ MINI_EXPECTED = {
     ("P04", "M07", "P0704"),
     ("P05", "M07", "P0706"),
     ("P06", "M07", "P0707"),
+    ("F01", "M01", "P0702"),
+    ("F01", "M02", "P0902"),
+    ("F01", "M07", "P0706"),
+    ("F01", "M08", "P0999"),
+    ("F02", "M01", "P0107"),
+    ("F02", "M02", "P0202"),
+    ("D01", "M07", "M07-02"),
+    ("D01", "M09", "M07-02"),
+    ("D01", "M04", "M04-03"),
+    ("D01", "M08", "M04-03"),
+    ("D02", "M09", "unit"),
+    ("D03", "M03", "JB-01"),
+    ("D04", "M01", "JB-01"),
+    ("D05", "M03", "M03-03"),
+    ("D05", "M05", "M05-04"),
 }
 
 
@@ -574,7 +878,7 @@ def test_county_fixture_is_current():
     assert stored.equals(out.astype(str))
     assert {
         f"{family}0{i}"
-        for family, n in (("Q", 5), ("L", 5), ("B", 3), ("P", 6))
+        for family, n in (("Q", 5), ("L", 5), ("B", 3), ("P", 6), ("F", 2), ("D", 5))
         for i in range(1, n + 1)
     } <= set(stored["rule"])
 
@@ -599,7 +903,7 @@ def test_synth_plants_agree_with_oracle(n_units, seed, kwargs):
         (f["rule"], f["unit_id"], f["subject"])
         for f in oracle.expected_findings(ds.tables(), ds.as_of)
     }
-    plants = ds.planted[ds.planted["rule"].str[0].isin(list("QLBP"))]
+    plants = ds.planted
     due = set(
         plants[plants["expect"]][["rule", "unit_id", "subject"]].itertuples(index=False, name=None)
     )

@@ -13,6 +13,8 @@ CATALOGUE = (
     + [f"L0{i}" for i in range(1, 6)]
     + [f"B0{i}" for i in range(1, 4)]
     + [f"P0{i}" for i in range(1, 7)]
+    + [f"F0{i}" for i in range(1, 3)]
+    + [f"D0{i}" for i in range(1, 6)]
 )
 
 

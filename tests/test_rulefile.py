@@ -52,7 +52,7 @@ def test_a_users_rule_loads_beside_the_builtins(tmp_path: Path) -> None:
         ),
         (
             lambda t: t.replace("condition: counted > approved", "condition: counted.__class__"),
-            "only params.NAME may use a dot",
+            "names may not start with",
         ),
         (
             lambda t: t.replace("condition: counted > approved", "condition: countd > approved"),

@@ -9,11 +9,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from .actions import Policy, UnitAction, assessment_frame, decide, load_policy
+from .adjudicate import Verdict, apply_verdicts
 from .evaluate import NotEvaluated, Overrides, find, missing_inputs
 from .facts import Facts, build_facts
 from .findings import Finding
+from .grade import grade_units
 from .load import Dataset, load_dataset
+from .model import Model, load_model
 from .rulefile import Rule
+from .score import UnitScore, score_units
 
 
 @dataclass
@@ -30,6 +35,29 @@ class AuditResult:
     units: int
     people: int
     timings: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, UnitScore] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # fingerprint -> verdict in force
+    unmatched_verdicts: list[Verdict] = field(default_factory=list)
+    actions: dict[str, list[UnitAction]] = field(default_factory=dict)
+    model: Model | None = None
+
+    def counts(self, finding: Finding) -> bool:
+        """Whether a finding counts (deducts, drives actions): not dismissed."""
+        v = self.verdicts.get(finding.fingerprint)
+        return v is None or not v.dismissed
+
+    def by_grade(self) -> dict[str, int]:
+        """Number of units per grade."""
+        return dict(sorted(Counter(s.grade for s in self.scores.values() if s.grade).items()))
+
+    def deducted(self) -> dict[str, float]:
+        """Points each finding took off its unit's score, by fingerprint."""
+        out: dict[str, float] = {}
+        for unit in self.scores.values():
+            for ind in unit.indicators():
+                for d in ind.deductions:
+                    out[d["fingerprint"]] = out.get(d["fingerprint"], 0.0) + float(d["amount"])
+        return out
 
     def by_rule(self) -> dict[str, int]:
         """Number of findings per rule id."""
@@ -68,8 +96,11 @@ def run_audit(
     path: str = "bulk",
     progress: Progress | None = None,
     dataset: Dataset | None = None,
+    model: Model | None = None,
+    verdicts: list[Verdict] | None = None,
+    policy: Policy | None = None,
 ) -> AuditResult:
-    """Audit a dataset folder as of a date with the given rules."""
+    """Audit a dataset folder as of a date: findings, verified, scored, graded, with actions."""
     progress = progress or Progress(False)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -94,7 +125,27 @@ def run_audit(
     progress.step(f"评估{len(runnable)}条规则 evaluating {len(runnable)} rules")
     findings = find(runnable, facts, overrides, path=path)
     timings["evaluate"] = time.perf_counter() - t2
-    progress.step(f"发现问题{len(findings)}项 {len(findings)} findings")
+    progress.step(f"发现问题{len(findings)}项 {len(findings)} findings; 评分 scoring")
+    t3 = time.perf_counter()
+    model = model or load_model(None, rules)
+    by_fp, unmatched = apply_verdicts(findings, verdicts or [], as_of)
+    scores = score_units(model, facts, findings, by_fp, dataset)
+    grade_units(model, scores, findings, by_fp)
+    timings["score"] = time.perf_counter() - t3
+    t4 = time.perf_counter()
+    progress.step("决策建议措施 deciding actions")
+    policy = policy or load_policy(None, rules)
+    counts_as = {fp: not v.dismissed for fp, v in by_fp.items()}
+    frame = assessment_frame(
+        facts,
+        findings,
+        rules,
+        counts_as,
+        {u: s.grade for u, s in scores.items()},
+        {u: s.score for u, s in scores.items()},
+    )
+    actions = decide(policy, frame, findings, counts_as, as_of, path="engine")
+    timings["actions"] = time.perf_counter() - t4
     return AuditResult(
         as_of=as_of,
         dataset=str(dataset_path),
@@ -106,4 +157,9 @@ def run_audit(
         units=len(facts["unit"]),
         people=len(facts["person"]),
         timings=timings,
+        scores=scores,
+        verdicts=by_fp,
+        unmatched_verdicts=unmatched,
+        actions=actions,
+        model=model,
     )

@@ -135,7 +135,7 @@ lang_option = click.option(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv"]),
+    type=click.Choice(["table", "json", "csv", "xlsx"]),
     default="table",
     show_default=True,
 )
@@ -155,6 +155,24 @@ lang_option = click.option(
     show_default=True,
     help="Evaluation path: vectorised, or durable-rules per fact.",
 )
+@click.option(
+    "--model",
+    "model_file",
+    type=click.Path(path_type=Path),
+    help="Evaluation model YAML (default: the built-in model).",
+)
+@click.option(
+    "--adjudications",
+    "adjudications_file",
+    type=click.Path(path_type=Path),
+    help="Verdicts on findings (YAML or CSV): dismissed findings deduct nothing.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(path_type=Path),
+    help="Decision rules for structural actions (default: policies/actions.yaml).",
+)
 def audit(
     dataset: Path,
     as_of: str | None,
@@ -169,14 +187,25 @@ def audit(
     lang: str,
     show_id_numbers: bool,
     path: str,
+    model_file: Path | None,
+    adjudications_file: Path | None,
+    policy_file: Path | None,
 ) -> None:
-    """Audit a dataset folder and report every finding."""
+    """Audit a dataset folder: findings, scores, grades and recommended actions."""
+    from .actions import load_policy
+    from .adjudicate import load_adjudications
     from .audit import Progress, run_audit
+    from .model import load_model
 
     try:
+        if fmt == "xlsx" and out is None:
+            raise InputError([Problem("--out", "an xlsx workbook is a file: give --out FILE")])
         day = _as_of(as_of)
         rules = load_rules(list(rule_dirs), builtins=not no_builtin, disable=list(disable))
         overrides = _overrides(param, params_file, rules)
+        model = load_model(model_file, rules)
+        policy = load_policy(policy_file, rules)
+        verdicts = load_adjudications(adjudications_file) if adjudications_file else []
         if not dataset.is_dir():
             raise InputError([Problem(str(dataset), "dataset folder not found")])
         result = run_audit(
@@ -186,10 +215,20 @@ def audit(
             overrides,
             path="engine" if path == "rete" else "bulk",
             progress=Progress(),
+            model=model,
+            verdicts=verdicts,
+            policy=policy,
         )
     except InputError as exc:
         _bad_input(exc)
         return
+    if fmt == "xlsx":
+        from .report.jsonout import audit_json
+        from .report.workbook import write_workbook
+
+        assert out is not None
+        write_workbook(audit_json(result, lang, show_id_numbers), out, lang, rules=rules)
+        sys.exit(exit_code(result.findings, fail_on))
     buf = io.StringIO()
     if fmt == "json":
         from .report.jsonout import write_json
@@ -336,6 +375,14 @@ def rules_docs(out_dir: Path, rule_dirs: tuple[Path, ...]) -> None:
     written = write_docs(loaded, out_dir)
     click.echo(f"wrote {len(written)} files to {out_dir}")
 
+
+def _register() -> None:
+    from .compare import compare_command
+
+    main.add_command(compare_command, "compare")
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import expr
 from .engine import RuleSet
-from .facts import FACT_FIELDS, ROSTER_KEYS, Facts
+from .facts import FACT_FIELDS, ORIGIN_KEYS, ROSTER_KEYS, Facts
 from .findings import Finding
 from .messages import PLACEHOLDER, render
 from .rulefile import Rule
@@ -237,6 +237,12 @@ def _values(node: expr.Node, frame: pd.DataFrame, scope: expr.Scope, ctx: expr.C
 def _sources(rule: Rule, facts: Facts, sub: pd.DataFrame, params: dict) -> list[dict[str, Any]]:
     """For each matched fact row, the file and rows a reviewer should open."""
     if rule.source.table is None:
+        if rule.applies_to in ORIGIN_KEYS and rule.applies_to in facts.origin_rows:
+            # An aggregate of several origin rows (payroll, workload): every one of them.
+            keys = ORIGIN_KEYS[rule.applies_to]
+            rows = facts.origin_rows[rule.applies_to]
+            rows = rows[rows["unit_id"].isin(sub["unit_id"].unique())]
+            return _joined_rows(sub, keys, rows)
         files = sub["_file"].tolist() if "_file" in sub else [None] * len(sub)
         rows = sub["_row"].tolist() if "_row" in sub else [None] * len(sub)
         out = []
@@ -254,19 +260,38 @@ def _sources(rule: Rule, facts: Facts, sub: pd.DataFrame, params: dict) -> list[
         people = people[
             expr.mask(rule.source.where, people, expr.Scope(FACT_FIELDS["person"], params), ctx)
         ]
+    return _joined_rows(sub, keys, people)
+
+
+def _joined_rows(
+    sub: pd.DataFrame, keys: dict[str, str], rows: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """For each fact row of sub, the rows of a table whose columns (keys' values) equal the
+    fact's fields (keys' names), grouped by file."""
     left = sub[list(keys)].reset_index(drop=True).assign(_pos=lambda d: np.arange(len(d)))
-    right = people[list(keys.values()) + ["_file", "_row"]].rename(
+    right = rows[list(keys.values()) + ["_file", "_row"]].rename(
         columns={v: k for k, v in keys.items()}
     )
-    joined = left.merge(right, on=list(keys), how="inner").sort_values(["_pos", "_row"])
+    joined = left.merge(right, on=list(keys), how="inner")
     out: list[dict[str, Any]] = [{} for _ in range(len(sub))]
-    for (pos, file), grp in joined.groupby(["_pos", "_file"], sort=True):
-        entry = out[int(pos)]
-        rows = [int(r) for r in grp["_row"]]
+    if joined.empty:
+        return out
+    # Groups of (fact, file) in order, each with its rows in order; split with numpy, since
+    # a rule on a province can have tens of thousands of findings.
+    joined = joined.sort_values(["_pos", "_file", "_row"], kind="stable")
+    pos = joined["_pos"].to_numpy(dtype=np.int64)
+    files = joined["_file"].to_numpy(dtype=object)
+    rows = joined["_row"].to_numpy(dtype=np.int64)
+    change = np.ones(len(pos), dtype=bool)
+    change[1:] = (pos[1:] != pos[:-1]) | (files[1:] != files[:-1])
+    starts = np.flatnonzero(change)
+    for start, chunk in zip(starts, np.split(rows, starts[1:]), strict=True):
+        entry = out[int(pos[start])]
+        group = {"file": str(files[start]), "rows": chunk.tolist()}
         if not entry:
-            out[int(pos)] = {"file": str(file), "rows": rows}
+            out[int(pos[start])] = group
         else:
-            entry.setdefault("more", []).append({"file": str(file), "rows": rows})
+            entry.setdefault("more", []).append(group)
     return out
 
 

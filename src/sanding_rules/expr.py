@@ -11,6 +11,12 @@ Semantics, identical on both paths:
 - a missing boolean field is false;
 - `x == null` and `x != null` test for a missing value;
 - `/` is true division; dates are day numbers, so `as_of - status_since` is a number of days.
+
+Joins: where a condition is one pattern of a rule over several facts (a decision policy joins
+a request with the unit's facts), `P.field` names a field of the earlier pattern P (`Ref`).
+The scope lists which patterns and fields may be named. The bulk path reads such a field from
+the column `P.field` of the frame (one row per candidate combination); the engine path compiles
+it to durable-rules' cross-pattern reference `{"P": "field"}`, with the same null semantics.
 """
 
 from __future__ import annotations
@@ -55,6 +61,14 @@ class Field(Node):
 
 @dataclass(frozen=True)
 class Param(Node):
+    name: str
+
+
+@dataclass(frozen=True)
+class Ref(Node):
+    """A field of another (earlier) pattern of the same rule: `request.category`."""
+
+    pattern: str
     name: str
 
 
@@ -117,6 +131,7 @@ class Call(Node):
     args: tuple[Node, ...]
 
 
+_RESERVED_NAMES = frozenset({"true", "True", "false", "False", "null", "None", "as_of"})
 _CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _ARITH = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -188,9 +203,15 @@ def _convert(node: ast.AST) -> Node:
             raise ExprError("write params.NAME")
         return Field(node.id)
     if isinstance(node, ast.Attribute):
-        if isinstance(node.value, ast.Name) and node.value.id == "params":
+        if not isinstance(node.value, ast.Name):
+            raise ExprError("only params.NAME and PATTERN.FIELD may use a dot")
+        if node.attr.startswith("_") or node.value.id.startswith("_"):
+            raise ExprError(f"{node.value.id}.{node.attr}: names may not start with '_'")
+        if node.value.id == "params":
             return Param(node.attr)
-        raise ExprError("only params.NAME may use a dot")
+        if node.value.id in _RESERVED_NAMES:
+            raise ExprError(f"{node.value.id!r} has no fields")
+        return Ref(node.value.id, node.attr)
     if isinstance(node, ast.List | ast.Tuple):
         values = []
         for elt in node.elts:
@@ -271,10 +292,12 @@ def _max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Scope:
-    """What an expression may refer to: the fact type's fields and the rule's parameters."""
+    """What an expression may refer to: the fact type's fields, the rule's parameters and,
+    in a pattern of a join, the fields of the earlier patterns (pattern -> field -> type)."""
 
     fields: Mapping[str, str]
     params: Mapping[str, Any] = field(default_factory=dict)
+    refs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def param_type(value: Any) -> str:
@@ -305,6 +328,15 @@ def check(node: Node, scope: Scope) -> str:
         if node.name not in scope.params:
             raise ExprError(f"unknown parameter {node.name!r}")
         return param_type(scope.params[node.name])
+    if isinstance(node, Ref):
+        if node.pattern not in scope.refs:
+            known = ", ".join(sorted(scope.refs)) or "none"
+            raise ExprError(f"unknown pattern {node.pattern!r} (earlier patterns: {known})")
+        fields = scope.refs[node.pattern]
+        if node.name not in fields:
+            known = ", ".join(sorted(fields))
+            raise ExprError(f"unknown field {node.pattern}.{node.name} (fields: {known})")
+        return fields[node.name]
     if isinstance(node, AsOf):
         return DATE
     if isinstance(node, Null):
@@ -332,7 +364,7 @@ def check(node: Node, scope: Scope) -> str:
             raise ExprError(f"{lt} values can only be compared with == or !=")
         return BOOL
     if isinstance(node, IsNull):
-        if isinstance(node.operand, Field | Call | Arith):
+        if isinstance(node.operand, Field | Call | Arith | Ref):
             check(node.operand, scope)
             return BOOL
         raise ExprError("only a field or a computed value can be tested against null")
@@ -391,6 +423,25 @@ def fields_of(node: Node) -> set[str]:
     return out
 
 
+def refs_of(node: Node) -> set[tuple[str, str]]:
+    """Every (pattern, field) of another pattern that a tree refers to."""
+    out: set[tuple[str, str]] = set()
+
+    def walk(n: Node) -> None:
+        if isinstance(n, Ref):
+            out.add((n.pattern, n.name))
+        for child in _children(n):
+            walk(child)
+
+    walk(node)
+    return out
+
+
+def ref_column(pattern: str, name: str) -> str:
+    """The bulk path's column for another pattern's field."""
+    return f"{pattern}.{name}"
+
+
 def _children(n: Node) -> tuple[Node, ...]:
     if isinstance(n, Not | Neg | IsNull):
         return (n.operand,)
@@ -436,8 +487,23 @@ def day_number(d: date) -> float:
     return float((np.datetime64(d, "D") - _EPOCH).astype("int64"))
 
 
-def column_value(frame: pd.DataFrame, name: str, type_: str) -> Value:
+class Columns:
+    """Field values of a few fact rows, already as Values: evaluate() accepts it wherever it
+    accepts a fact frame, without pandas (a decision rebuilds one or two rows per request)."""
+
+    __slots__ = ("n", "values")
+
+    def __init__(self, values: Mapping[str, Value], n: int) -> None:
+        self.values, self.n = dict(values), n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def column_value(frame: pd.DataFrame | Columns, name: str, type_: str) -> Value:
     """Read one fact column as a Value of the declared type."""
+    if isinstance(frame, Columns):
+        return frame.values[name]
     col = frame[name]
     n = len(frame)
     if type_ == NUM:
@@ -475,6 +541,9 @@ def evaluate(node: Node, frame: pd.DataFrame, scope: Scope, ctx: Context) -> Val
         return _const(node.value, node.type, n)
     if isinstance(node, Field):
         return column_value(frame, node.name, scope.fields[node.name])
+    if isinstance(node, Ref):
+        type_ = scope.refs[node.pattern][node.name]
+        return column_value(frame, ref_column(node.pattern, node.name), type_)
     if isinstance(node, Param):
         value = ctx.params[node.name]
         return _const(value, param_type(value), n)
@@ -612,12 +681,18 @@ def mask(node: Node, frame: pd.DataFrame, scope: Scope, ctx: Context) -> np.ndar
 # --------------------------------------------------------------------------- engine compilation
 
 NULL_SUFFIX = "__null"
+# A field that every fact of a pattern with cross-pattern tests carries, always True: durable-rules
+# only tests a field of the fact under test, so "request.category is not null" is compiled as
+# `_true != request.category__null`.
+TRUE_FIELD = "_true"
 
 
 @dataclass
 class EngineCondition:
     """A condition compiled for durable-rules: the JSON pattern and the derived fields the
-    facts must carry (computed vectorised, with the same code as the bulk path)."""
+    facts must carry (computed vectorised, with the same code as the bulk path). When the
+    condition names other patterns' fields, `fields` holds TRUE_FIELD: the facts must carry it
+    with the value True (a Python bool)."""
 
     pattern: dict
     derived: dict[str, Node]
@@ -656,10 +731,12 @@ class EngineCompiler:
         if isinstance(node, Compare):
             return self._compare(node, negate)
         if isinstance(node, IsNull):
-            name = self._as_field(node.operand)
             want_null = not node.negate
             if negate:
                 want_null = not want_null
+            if isinstance(node.operand, Ref):
+                return self._ref_present(node.operand.pattern, node.operand.name, not want_null)
+            name = self._as_field(node.operand)
             return {name + NULL_SUFFIX: 1.0 if want_null else 0.0}
         if isinstance(node, In):
             name = self._as_field(node.item)
@@ -695,8 +772,48 @@ class EngineCompiler:
         self.fields.add("_fact")
         return {"_fact": ""}
 
+    def _ref_present(self, pattern: str, name: str, present: bool) -> dict:
+        """Whether another pattern's field is present (not null), tested from this fact."""
+        self.fields.add(TRUE_FIELD)
+        flag = {pattern: name + NULL_SUFFIX}
+        return {"$neq": {TRUE_FIELD: flag}} if present else {TRUE_FIELD: flag}
+
+    def _join_compare(self, left: Node, right: Node, op: str, negate: bool) -> dict:
+        """A comparison of this pattern's fields with other patterns' fields."""
+        if refs_of(left):
+            left, right, op = right, left, _FLIP[op]
+        if refs_of(left) or fields_of(right):
+            raise ExprError(
+                "compare this pattern's fields (on one side) with other patterns' fields "
+                "(on the other side); do not mix them on one side"
+            )
+        if not fields_of(left):
+            raise ExprError(
+                "a test of other patterns' fields alone belongs in those patterns' own conditions"
+            )
+        if not self._engine_native(right):
+            raise ExprError("other patterns' fields can only be combined with + - * and constants")
+        if not isinstance(left, Field):
+            left = Field(self._derive(left))
+        name = left.name
+        self.fields.add(name)
+        rhs = self._rhs(right, self._type(left))
+        if negate:
+            op = _NEGATE[op]
+        atom = {name: rhs} if op == "==" else {_OPS[op]: {name: rhs}}
+        refs = sorted(refs_of(right))
+        if not negate:
+            parts = [{g + NULL_SUFFIX: 0.0} for g in sorted(fields_of(left))]
+            parts += [self._ref_present(p, f, True) for p, f in refs]
+            return {"$and": [*parts, atom]}
+        parts = [{g + NULL_SUFFIX: 1.0} for g in sorted(fields_of(left))]
+        parts += [self._ref_present(p, f, False) for p, f in refs]
+        return {"$or": [*parts, atom]}
+
     def _compare(self, node: Compare, negate: bool) -> dict:
         left, right, op = node.left, node.right, node.op
+        if refs_of(left) or refs_of(right):
+            return self._join_compare(left, right, op, negate)
         if not self._is_field(left) and self._is_field(right):
             left, right, op = right, left, _FLIP[op]
         if not self._is_field(left):
@@ -721,6 +838,8 @@ class EngineCompiler:
         return isinstance(node, Field)
 
     def _engine_native(self, node: Node) -> bool:
+        if isinstance(node, Ref):
+            return True
         if isinstance(node, Field | Const | Param | AsOf):
             return not isinstance(node, Param) or param_type(self.ctx.params[node.name]) in (
                 NUM,
@@ -743,6 +862,8 @@ class EngineCompiler:
         if isinstance(node, Field):
             self.fields.add(node.name)
             return {"$m": node.name}
+        if isinstance(node, Ref):
+            return {node.pattern: node.name}
         if isinstance(node, Const):
             return self._encode_const(node.value, node.type)
         if isinstance(node, Param):
@@ -775,6 +896,11 @@ class EngineCompiler:
         return name
 
     def _derive(self, node: Node) -> str:
+        if refs_of(node):
+            raise ExprError(
+                "other patterns' fields can only be compared (==, <, ...) with this pattern's "
+                "fields, not tested on their own, with 'in' or inside a function"
+            )
         for name, existing in self.derived.items():
             if existing == node:
                 return name

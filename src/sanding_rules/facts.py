@@ -33,6 +33,8 @@ UNIT_FIELDS = {
     "counted": NUM,
     "counted_categorised": NUM,
     "counted_none": NUM,
+    "workload_rows": NUM,
+    "workload_nonzero": NUM,
 }
 
 FACT_FIELDS: dict[str, dict[str, str]] = {
@@ -82,6 +84,50 @@ FACT_FIELDS: dict[str, dict[str, str]] = {
         "counted": BOOL,
         "category_allowed": BOOL,
         "id_units": NUM,
+        "paid": BOOL,
+        "paid_here": BOOL,
+        "other_pay_unit_id": STR,
+    },
+    "payment": {
+        "unit_id": STR,
+        "unit_kind": STR,
+        "person_id": STR,
+        "id_number": STR,
+        "name": STR,
+        "amount": NUM,
+        "payments": NUM,
+        "periods": NUM,
+        "first_period": STR,
+        "last_period": STR,
+        "on_roster": BOOL,
+        "roster_unit_id": STR,
+        "status": STR,
+        "counted_here": BOOL,
+        "counted_elsewhere": BOOL,
+    },
+    "duty": {
+        "unit_id": STR,
+        "unit_kind": STR,
+        "unit_region": STR,
+        "duty_code": STR,
+        "text": STR,
+        "source": STR,
+        "from_sanding": BOOL,
+        "units_sharing": NUM,
+        "sharing_units": STR,
+    },
+    "duty_workload": {
+        "unit_id": STR,
+        "unit_kind": STR,
+        "duty_code": STR,
+        "workload": NUM,
+        "rows": NUM,
+        "counted": NUM,
+        "ratio": NUM,
+        "peer_median": NUM,
+        "peers": NUM,
+        "unit_quota_total": NUM,
+        "unit_vacancy": NUM,
     },
 }
 
@@ -91,6 +137,9 @@ FACT_DESCRIPTIONS: dict[str, str] = {
     "leadership": "one per unit and leadership level 单位×领导职务层次",
     "body": "one per internal body, listed or found on the roster 内设机构",
     "person": "one per roster row 实有人员",
+    "payment": "one per payroll unit and person_id 工资发放单位×人员",
+    "duty": "one per duties row 职责",
+    "duty_workload": "one per unit and duty_code with workload rows 单位×职责履职数据",
 }
 
 # How a fact row finds its rows in the roster: fact field -> roster field.
@@ -100,6 +149,7 @@ ROSTER_KEYS: dict[str, dict[str, str]] = {
     "leadership": {"unit_id": "unit_id", "level": "leadership"},
     "body": {"unit_id": "unit_id", "body_id": "body_id"},
     "person": {"person_id": "person_id"},
+    "duty_workload": {"unit_id": "unit_id"},
 }
 
 # Which table each fact type comes from (where a fact's own `_file`/`_row` point).
@@ -109,6 +159,16 @@ ORIGIN_TABLE = {
     "leadership": "leader_quotas",
     "body": "bodies",
     "person": "roster",
+    "payment": "payroll",
+    "duty": "duties",
+    "duty_workload": "workload",
+}
+
+# Aggregate facts whose source rows are several rows of their origin table: fact field ->
+# origin table column. A finding of a rule on them lists every origin row of the fact.
+ORIGIN_KEYS: dict[str, dict[str, str]] = {
+    "payment": {"unit_id": "unit_id", "person_id": "person_id"},
+    "duty_workload": {"unit_id": "unit_id", "duty_code": "duty_code"},
 }
 
 
@@ -119,6 +179,8 @@ class Facts:
     as_of: date
     tables: dict[str, pd.DataFrame]
     present: set[str] = field(default_factory=set)  # the dataset's tables that were given
+    # Per aggregate fact type of ORIGIN_KEYS: its origin table's rows (keys, _file, _row).
+    origin_rows: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __getitem__(self, fact_type: str) -> pd.DataFrame:
         return self.tables[fact_type]
@@ -167,14 +229,38 @@ def build_facts(dataset: Dataset, as_of: date) -> Facts:
     body = _body_facts(dataset, counted_rows)
     unit = _unit_facts(units, roster, counted_rows, quota, dataset)
 
+    payroll = _origin_frame(
+        dataset, "payroll", ["person_id", "unit_id", "id_number", "period", "amount"]
+    )
+    workload = _origin_frame(dataset, "workload", ["unit_id", "duty_code", "value"])
+    payment = _payment_facts(payroll, person, kind_of)
+    _add_pay_fields(person, payment, dataset.has("payroll"))
+    payment = payment.drop(columns=["_roster_pos", "_same_unit"], errors="ignore")
+    duty = _duty_facts(dataset, units)
+    duty_workload = _duty_workload_facts(workload, unit)
+
     tables = {
         "unit": unit,
         "quota": quota,
         "leadership": leadership,
         "body": body,
         "person": person,
+        "payment": payment,
+        "duty": duty,
+        "duty_workload": duty_workload,
     }
-    return Facts(as_of, tables, set(dataset.tables))
+    origin_rows = {"payment": payroll, "duty_workload": workload}
+    return Facts(as_of, tables, set(dataset.tables), origin_rows)
+
+
+def _origin_frame(dataset: Dataset, table: str, columns: list[str]) -> pd.DataFrame:
+    """A table's frame (the columns named, with _file and _row), empty when it is absent."""
+    if dataset.has(table):
+        return dataset.frame(table)
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    frame["_row"] = pd.Series(dtype="Int64")
+    frame["_file"] = pd.Series(dtype=object)
+    return frame
 
 
 def _person_facts(roster: pd.DataFrame, counted: np.ndarray, kind_of: pd.Series) -> pd.DataFrame:
@@ -280,4 +366,211 @@ def _unit_facts(
     else:
         facts["bodies"] = 0.0
     facts["bodies_limit"] = pd.to_numeric(facts["bodies_limit"]).astype("float64")
+    if dataset.has("workload"):
+        workload = dataset.frame("workload")
+        nonzero = workload[workload["value"].fillna(0).to_numpy() != 0]
+        rows = uid.map(workload.groupby("unit_id").size())
+        facts["workload_rows"] = rows.fillna(0).astype("float64")
+        nz = uid.map(nonzero.groupby("unit_id").size())
+        facts["workload_nonzero"] = nz.fillna(0).astype("float64")
+    else:
+        facts["workload_rows"] = 0.0
+        facts["workload_nonzero"] = 0.0
     return facts.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- payroll
+
+
+def _empty_facts(fact_type: str) -> pd.DataFrame:
+    """An empty fact table with every field of its type, typed, plus _row and _file."""
+    dtypes = {NUM: "float64", BOOL: "bool", STR: object, DATE: "datetime64[ns]"}
+    cols = {name: pd.Series(dtype=dtypes[t]) for name, t in FACT_FIELDS[fact_type].items()}
+    return _empty_origin(pd.DataFrame(cols))
+
+
+def _lookup(index: pd.Index, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of values in a unique index, and where they were found."""
+    pos = index.get_indexer(values)
+    return np.where(pos >= 0, pos, 0), pos >= 0
+
+
+def _take(column: pd.Series, pos: np.ndarray, found: np.ndarray) -> pd.Series:
+    """column[pos] where found, missing elsewhere (the column's dtype kept)."""
+    if len(column) == 0:
+        return pd.Series([None] * len(pos), dtype=object)
+    return column.take(pos).reset_index(drop=True).where(found)
+
+
+def _payment_facts(payroll: pd.DataFrame, person: pd.DataFrame, kind_of: pd.Series) -> pd.DataFrame:
+    """One fact per payroll (unit_id, person_id) pair, compared with the roster.
+
+    The roster's person_id is unique, so each payroll person has at most one roster row:
+    `counted_here` when that row is counted in the paying unit, `counted_elsewhere` when it
+    is counted in another unit.
+    """
+    keys = ["unit_id", "person_id"]
+    if payroll.empty:
+        return _empty_facts("payment")
+    # Integer group ids and integer-coded periods: pandas reduces text columns group by
+    # group in Python, far too slow for a province's monthly payroll.
+    gid = payroll.groupby(keys, sort=False).ngroup().to_numpy()
+    n = int(gid.max()) + 1
+    # ngroup(sort=False) numbers groups in order of appearance: a group's first row is where
+    # the running maximum of the ids grows.
+    running = np.maximum.accumulate(gid)
+    first_row = np.flatnonzero(np.diff(running, prepend=-1) > 0)
+    facts = payroll[keys].iloc[first_row].reset_index(drop=True)
+    facts["payments"] = np.bincount(gid, minlength=n).astype("float64")
+    amount = pd.Series(payroll["amount"].to_numpy(dtype="float64", na_value=np.nan))
+    facts["amount"] = amount.groupby(gid).sum(min_count=1).to_numpy()
+    period_code, periods = pd.factorize(payroll["period"], sort=True)
+    has_period = period_code >= 0
+    pairs = np.unique(
+        gid[has_period].astype(np.int64) * (len(periods) + 1) + period_code[has_period]
+    )
+    facts["periods"] = np.bincount(pairs // (len(periods) + 1), minlength=n).astype("float64")
+    codes = pd.Series(period_code)
+    first = codes.where(has_period).groupby(gid).min().reindex(range(n)).to_numpy()
+    last = codes.where(has_period).groupby(gid).max().reindex(range(n)).to_numpy()
+    labels = np.asarray(periods, dtype=object)
+    facts["first_period"] = _from_codes(labels, first)
+    facts["last_period"] = _from_codes(labels, last)
+    id_number = payroll["id_number"].to_numpy(dtype=object, na_value=None)
+    with_id = np.flatnonzero(payroll["id_number"].notna().to_numpy())
+    id_groups, id_first = np.unique(gid[with_id], return_index=True)
+    ids = np.full(n, None, dtype=object)
+    ids[id_groups] = id_number[with_id[id_first]]
+    facts["id_number"] = ids
+    facts["_row"] = payroll["_row"].groupby(gid).min().to_numpy()
+    facts["_file"] = payroll["_file"].to_numpy(dtype=object)[first_row]
+
+    pos, found = _lookup(pd.Index(person["person_id"]), facts["person_id"])
+    roster_unit = _take(person["unit_id"], pos, found)
+    counted_any = person["counted"].to_numpy(dtype=bool)[pos] & found if len(person) else found
+    facts["on_roster"] = found
+    facts["roster_unit_id"] = roster_unit
+    facts["status"] = _take(person["status"], pos, found)
+    facts["name"] = _take(person["name"], pos, found)
+    same = (roster_unit == facts["unit_id"]).fillna(False).to_numpy(dtype=bool) & found
+    facts["counted_here"] = counted_any & same
+    facts["counted_elsewhere"] = counted_any & ~same
+    facts["unit_kind"] = facts["unit_id"].map(kind_of)
+    facts["_roster_pos"] = np.where(found, pos, -1)  # for the person's pay fields
+    facts["_same_unit"] = same
+    return _empty_origin(facts)
+
+
+def _from_codes(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Labels of float codes (NaN: missing)."""
+    out = np.full(len(codes), None, dtype=object)
+    ok = ~np.isnan(codes)
+    out[ok] = labels[codes[ok].astype(np.int64)]
+    return out
+
+
+def _add_pay_fields(person: pd.DataFrame, payment: pd.DataFrame, has_payroll: bool) -> None:
+    """paid (any payroll row for the person_id), paid_here (by the person's own unit) and
+    other_pay_unit_id (another unit that pays them: the lowest unit_id). Missing without a
+    payroll table."""
+    n = len(person)
+    if not has_payroll:
+        person["paid"] = pd.array([pd.NA] * n, dtype="boolean")
+        person["paid_here"] = pd.array([pd.NA] * n, dtype="boolean")
+        person["other_pay_unit_id"] = pd.Series([None] * n, dtype=object, index=person.index)
+        return
+    if "_roster_pos" in payment:
+        pos = payment["_roster_pos"].to_numpy(dtype=np.int64)
+        same = payment["_same_unit"].to_numpy(dtype=bool)
+    else:  # a payroll table without rows
+        pos, same = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    paid = np.zeros(n, dtype=bool)
+    paid[pos[pos >= 0]] = True
+    paid_here = np.zeros(n, dtype=bool)
+    paid_here[pos[same]] = True
+    person["paid"] = paid
+    person["paid_here"] = paid_here
+    elsewhere = (pos >= 0) & ~same
+    other = np.full(n, None, dtype=object)
+    if elsewhere.any():
+        code, labels = pd.factorize(payment["unit_id"][elsewhere], sort=True)
+        lowest = pd.Series(code).groupby(pos[elsewhere]).min()
+        other[lowest.index.to_numpy()] = np.asarray(labels, dtype=object)[lowest.to_numpy()]
+    person["other_pay_unit_id"] = other
+
+
+# --------------------------------------------------------------------------- duties
+
+# The duties.source value (stripped, any case) that means "from the three-determinations
+# provisions"; an empty source means the same.
+SANDING_SOURCES = ("sanding",)
+SHARING_UNITS_SHOWN = 10
+
+
+def _duty_facts(dataset: Dataset, units: pd.DataFrame) -> pd.DataFrame:
+    """One fact per duties row, with how many units of its region hold the same duty_code."""
+    if not dataset.has("duties"):
+        return _empty_facts("duty")
+    duties = dataset.frame("duties")
+    facts = duties[["unit_id", "duty_code", "text", "source", "_row", "_file"]].copy()
+    by_unit = units.set_index("unit_id")
+    facts["unit_kind"] = facts["unit_id"].map(by_unit["kind"])
+    facts["unit_region"] = facts["unit_id"].map(by_unit["region"])
+    source = facts["source"].astype(object).where(facts["source"].notna(), None)
+    norm = pd.Series(source, dtype="string").str.strip().str.lower()
+    facts["from_sanding"] = (norm.isna() | norm.isin(SANDING_SOURCES)).to_numpy(dtype=bool)
+    # Units without a region form one region together.
+    facts["_region"] = facts["unit_region"].astype(object).where(facts["unit_region"].notna(), "")
+    keys = ["_region", "duty_code"]
+    held = facts.loc[facts["from_sanding"], keys + ["unit_id"]].drop_duplicates()
+    n_units = held.groupby(keys, sort=False).size().rename("units_sharing")
+    # The first units (by unit_id) of each shared duty, joined column by column (vectorised).
+    shared = held.merge(n_units[n_units >= 2].reset_index(), on=keys)
+    shared = shared.sort_values(keys + ["unit_id"], kind="stable")
+    shared["_i"] = shared.groupby(keys, sort=False).cumcount()
+    shared = shared[shared["_i"] < SHARING_UNITS_SHOWN]
+    listed = pd.DataFrame({"_region": [], "duty_code": [], "sharing_units": []}, dtype=object)
+    if len(shared):
+        wide = shared.pivot(index=keys, columns="_i", values="unit_id")
+        columns = [wide[i].astype(object).fillna("") for i in wide.columns]
+        text = columns[0].str.cat(columns[1:], sep="、").str.rstrip("、")
+        more = n_units.reindex(text.index).to_numpy() > SHARING_UNITS_SHOWN
+        text[more] = text[more] + "…"
+        listed = text.rename("sharing_units").reset_index()
+    facts = facts.merge(n_units.reset_index(), on=keys, how="left")
+    facts = facts.merge(listed, on=keys, how="left")
+    facts["units_sharing"] = facts["units_sharing"].fillna(0).astype("float64")
+    facts["sharing_units"] = facts["sharing_units"].astype(object)
+    return _empty_origin(facts.drop(columns="_region").reset_index(drop=True))
+
+
+def _duty_workload_facts(workload: pd.DataFrame, unit: pd.DataFrame) -> pd.DataFrame:
+    """One fact per unit and duty_code with workload rows: workload per counted person, and
+    the median of that ratio over the units with workload for the duty and counted people."""
+    keys = ["unit_id", "duty_code"]
+    if workload.empty:
+        return _empty_facts("duty_workload")
+    g = workload.groupby(keys, sort=False, dropna=True)
+    facts = g["value"].sum().astype("float64").rename("workload").to_frame()
+    facts["rows"] = g.size().astype("float64")
+    facts["_row"] = g["_row"].min()
+    facts["_file"] = g["_file"].first()
+    facts = facts.reset_index()
+    by_unit = unit.set_index("unit_id")
+    uid = facts["unit_id"]
+    facts["unit_kind"] = uid.map(by_unit["kind"])
+    counted = uid.map(by_unit["counted"]).fillna(0).astype("float64").to_numpy()
+    quota_total = uid.map(by_unit["quota_total"]).fillna(0).astype("float64").to_numpy()
+    categorised = uid.map(by_unit["counted_categorised"]).fillna(0).astype("float64").to_numpy()
+    facts["counted"] = counted
+    with np.errstate(divide="ignore", invalid="ignore"):
+        facts["ratio"] = np.where(counted > 0, facts["workload"].to_numpy() / counted, np.nan)
+        facts["unit_vacancy"] = np.where(
+            quota_total > 0, (quota_total - categorised) / quota_total, np.nan
+        )
+    facts["unit_quota_total"] = quota_total
+    peers = facts[(counted > 0) & facts["ratio"].notna().to_numpy()]
+    stats = peers.groupby("duty_code", sort=False)["ratio"].agg(["median", "size"])
+    facts["peer_median"] = facts["duty_code"].map(stats["median"]).astype("float64")
+    facts["peers"] = facts["duty_code"].map(stats["size"]).fillna(0).astype("float64")
+    return _empty_origin(facts)

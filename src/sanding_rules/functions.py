@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -67,3 +68,43 @@ def retirement_date(
 def valid_id_number(values: np.ndarray) -> np.ndarray:
     """True where the text is a valid ID number."""
     return idnumber.valid_mask(pd.Series(values, dtype=object)).to_numpy(dtype=bool)
+
+
+def _keyword_pattern(keywords: Any) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for a keyword list. ASCII keywords (tags such as
+    'licensing') match whole words only, with a plural ending allowed ('fee' matches 'fees'
+    but not 'feedback', 'penalty' matches 'penalties'); others (Chinese words) match anywhere
+    in the text."""
+    if isinstance(keywords, str):
+        keywords = [keywords]
+    parts = []
+    for word in keywords or ():
+        word = str(word).strip()
+        if not word:
+            continue
+        escaped = re.escape(word)
+        if word.isascii():
+            forms = [rf"{escaped}(?:e?s)?"]
+            if word[-1:].lower() == "y" and len(word) > 1:
+                forms.append(re.escape(word[:-1]) + "ies")
+            escaped = rf"(?<![0-9a-z])(?:{'|'.join(forms)})(?![0-9a-z])"
+        parts.append(escaped)
+    if not parts:
+        return None
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+@register(
+    "contains_any",
+    (STR, OBJ),
+    BOOL,
+    "the text contains one of a list of keywords (any case; ASCII keywords as whole words)",
+)
+def contains_any(texts: np.ndarray, keywords: Any) -> np.ndarray:
+    """True where the text contains one of the keywords."""
+    pattern = _keyword_pattern(keywords)
+    if pattern is None or len(texts) == 0:
+        return np.zeros(len(texts), dtype=bool)
+    series = pd.Series(texts, dtype=object)
+    hit = series.str.contains(pattern, regex=True, na=False)
+    return hit.to_numpy(dtype=bool)

@@ -29,7 +29,11 @@ ACTIONS = {
     "downgrade": {"zh": "降格", "en": "downgrade"},
     "adjust": {"zh": "职能调整", "en": "adjust duties"},
     "support": {"zh": "支持(增编)", "en": "support with more staffing"},
+    "suspend": {"zh": "暂缓审批", "en": "suspend approvals"},
+    "two_out_one_in": {"zh": "退二进一", "en": "hire one for every two who leave"},
 }
+# Actions a rule's findings may carry; the last two come only from decision rules (grade C).
+FINDING_ACTIONS = ("rectify", "reclaim", "merge", "abolish", "downgrade", "adjust", "support")
 LANGS = ("zh", "en")
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9_]{0,15}[0-9]{2}$")
 
@@ -141,8 +145,8 @@ class _RuleReader:
         if severity not in SEVERITIES:
             self.fail("severity", f"severity must be one of {', '.join(SEVERITIES)}")
         action = doc.get("action")
-        if action not in ACTIONS:
-            self.fail("action", f"action must be one of {', '.join(ACTIONS)}")
+        if action not in FINDING_ACTIONS:
+            self.fail("action", f"action must be one of {', '.join(FINDING_ACTIONS)}")
         indicator = doc.get("indicator")
         if not isinstance(indicator, str) or not indicator:
             self.fail("indicator", "indicator must name the scoring indicator this rule feeds")

@@ -16,6 +16,8 @@ take well under a minute.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -589,15 +591,34 @@ class _Builder:
         self.skipped: list[str] = []
         self.birth_blank: set[int] = set()
         self.used: set[int] = set()
-        self.ghost_pay: list[tuple[str, int]] = []
+        self.ghost_pay: list[tuple[str, int, int]] = []  # person_id, paying unit, months
         self.admin_duty: list[int] = []
+        self.admin_set: set[int] = set()
+        # F and D plants: placed after the Q/L/B/P ones, from their own random stream,
+        # touching only payroll, duties, workload, unit status and the rows of shells.
+        self.fd_rng = np.random.default_rng([seed, 0xFD])
+        self.pay_unit: dict[int, int] = {}  # roster row -> the unit paying it instead
+        self.pay_also: list[tuple[int, int]] = []  # (roster row, unit) extra payroll rows
+        self.extra_duties: list[tuple[int, str, str, str | None]] = []
+        self.extra_codes: dict[int, list[str]] = {}
+        self.wl_spec: dict[tuple[int, str], tuple] = {}
+        self.wl_extra: list[tuple[int, str, int]] = []  # workload rows of units without people
+        self.zero_rows: list[tuple[int, str, str]] = []  # (unit, code, scenario) reported as 0
+        self.fd_units: set[int] = set()  # units an F/D scenario owns
+        self.fd_excl: set[int] = set()  # shells and zero-workload units: nothing else there
+        self.fd_rows: set[int] = set()
+        self.fd_touched: set[int] = set()
+        self.group_n: dict[str, int] = {}  # duty_code -> units with workload and people
+        self.group_ends: dict[str, list[int]] = {}  # duty_code -> [planted lows, highs]
+        self.assigned = 0
+        self.d01_codes: set[str] = set()
 
     # ------------------------------------------------------------ units
 
     def build_units(self) -> None:
         rng = self.rng
-        # (template, name, parent name, county index, duty-code prefix)
-        rows: list[tuple[_Template, str, str | None, int, str]] = []
+        # (template, name, parent name, county index, duty-code prefix, region)
+        rows: list[tuple[_Template, str, str | None, int, str, str]] = []
         counties: list[tuple[str, int]] = []
         names = [a + b for a in _PLACE_FIRST for b in _PLACE_SECOND if a != b]
         order = rng.permutation(len(names))
@@ -622,9 +643,9 @@ class _Builder:
                 + ci % 9
             )
             counties.append((county, code))
-            units: list[tuple[_Template, str, str | None, str]] = []
+            units: list[tuple[_Template, str, str | None, str, str]] = []
             for t in _COUNTY_TEMPLATES:
-                units.append((t, t.name.format(c=county), t.parent, f"C{len(units):03d}"))
+                units.append((t, t.name.format(c=county), t.parent, f"C{len(units):03d}", county))
             n_towns = int(min(30, max(0, (target - len(units)) // 10)))
             towns = [
                 n for n in town_pool[ci * 3 % len(town_pool) :] + town_pool if n + "县" != county
@@ -642,7 +663,7 @@ class _Builder:
                     parent = t.parent.format(t=town, c=county) if t.parent else None
                     if parent and town.endswith("街道"):
                         parent = parent.replace("人民政府", "办事处")
-                    units.append((t, name, parent, f"T{ti:02d}{k:02d}"))
+                    units.append((t, name, parent, f"T{ti:02d}{k:02d}", county + town))
             ordinal = {0: 1, 1: 1, 2: 3}  # 第一/第二中学 are county templates
             while len(units) < target:
                 k = len(units) % 3
@@ -653,12 +674,13 @@ class _Builder:
                         t.name.format(c=county, n=_zh_number(ordinal[k])),
                         t.parent,
                         f"F{k}{ordinal[k]:02d}",
+                        county,
                     )
                 )
                 ordinal[k] += 1
-            for t, name, parent, dcode in units[:target]:
+            for t, name, parent, dcode, region in units[:target]:
                 parent_name = parent.format(c=county) if parent and "{c}" in parent else parent
-                rows.append((t, name, parent_name, ci, dcode))
+                rows.append((t, name, parent_name, ci, dcode, region))
         rows = rows[: self.n]
         n = self.n
         width = max(4, len(str(n)))
@@ -668,6 +690,9 @@ class _Builder:
         self.county = np.array([r[3] for r in rows], dtype=np.int32)
         self.counties = counties
         self.duty_prefix = [r[4] for r in rows]
+        # Town units form their own region (a town's bodies do not overlap the county's).
+        self.region_of = np.array([r[5] for r in rows], dtype=object)
+        self.service = np.array([_SERVICE_OF.get(t.name, "") for t in self.tmpl], dtype=object)
         index_of = {(r[3], r[1]): i for i, r in enumerate(rows)}
         self.parent = np.array(
             [index_of.get((r[3], r[2]), -1) if r[2] else -1 for r in rows], dtype=np.int64
@@ -1067,6 +1092,163 @@ class _Builder:
                 del self.person_plants[marks[1] :]
                 del self.extra_bodies[marks[2] :]
                 self.skipped.append(sc.name)
+        self.place_fd()
+
+    # ------------------------------------------------------------ F and D plants
+
+    def place_fd(self) -> None:
+        """Every F/D scenario once (shells first), then random firing ones.
+
+        They come after the Q/L/B/P plants and draw from their own random stream,
+        so the Q/L/B/P part of a dataset is the same with or without them.
+        """
+        rng = self.fd_rng
+        self.dropped = np.zeros(self.N, dtype=bool)
+        active = np.flatnonzero(self.active)
+        self.live = np.bincount(
+            self.unit_of[(self.status_arr <= _LONG_LEAVE) & (self.slot < 4)], minlength=self.n
+        )
+        self.by_region: dict[str, list[int]] = {}
+        for u in active.tolist():
+            self.by_region.setdefault(self.region_of[u], []).append(u)
+        counts: dict[str, int] = {}
+        for u in active.tolist():
+            if self.live[u] > 0:
+                for code in self.codes(u):
+                    counts[code] = counts.get(code, 0) + 1
+        self.group_n = counts
+        queue = list(_FD_SCENARIOS)
+        firing = [sc for sc in _FD_SCENARIOS if sc.weight > 0]
+        weights = np.array([sc.weight for sc in firing], dtype=float)
+        extra = max(0, int(round(self.rate / 4 * len(active))) - len(queue))
+        queue += [firing[i] for i in rng.choice(len(firing), size=extra, p=weights / weights.sum())]
+        queue.sort(key=lambda sc: sc.order)
+        for sc in queue:
+            tries = active[rng.integers(0, len(active), 400)]
+            if len(active) <= 5000:
+                tries = np.concatenate([tries, rng.permutation(active)])
+            for u in tries.tolist():
+                if not self._fd_pool_ok(sc.pool, u):
+                    continue
+                try:
+                    sc.post(self, u)
+                except _Unfit:
+                    continue
+                self.fd_touched.add(u)
+                if sc.pool == "free":
+                    self.fd_units.add(u)
+                break
+            else:
+                self.skipped.append(sc.name)
+
+    def _fd_pool_ok(self, pool: str, u: int) -> bool:
+        if u in self.fd_excl or self.live[u] < 1:
+            return False
+        if pool == "free":
+            return u not in self.used and u not in self.fd_units
+        if pool == "rows":
+            return u not in self.used
+        return True
+
+    def own_codes(self, u: int) -> list[str]:
+        prefix = self.duty_prefix[u]
+        codes = [f"{prefix}-{j:02d}" for j in range(1, len(_DUTY_TEXTS[self.kind[u]]) + 1)]
+        return codes + ([f"{prefix}-05"] if u in self.admin_set else [])
+
+    def base_codes(self, u: int) -> list[str]:
+        """The unit's own 三定 duties and its public-service item, before any plant."""
+        return self.own_codes(u) + ([self.service[u]] if self.service[u] else [])
+
+    def codes(self, u: int) -> list[str]:
+        """Every duty_code the unit holds (and reports workload for when it has people)."""
+        return self.base_codes(u) + self.extra_codes.get(u, [])
+
+    def held_in(self, region: str, code: str) -> bool:
+        return any(code in self.codes(v) for v in self.by_region.get(region, []))
+
+    def new_code(self, u: int) -> str:
+        taken = set(self.codes(u))
+        prefix = self.duty_prefix[u]
+        for j in range(6, 100):
+            if f"{prefix}-{j:02d}" not in taken:
+                return f"{prefix}-{j:02d}"
+        raise _Unfit
+
+    def add_duty(self, u: int, code: str, text: str, source: str | None) -> None:
+        if code in self.codes(u):
+            raise AssertionError(f"{self.unit_ids[u]} already holds {code}")
+        self.extra_duties.append((u, code, text, source))
+        self.extra_codes.setdefault(u, []).append(code)
+        if self.live[u] > 0:
+            self.group_n[code] = self.group_n.get(code, 0) + 1
+        self.fd_touched.add(u)
+
+    def group_fits(self, code: str, low: int = 0, high: int = 0, need: int = 3) -> bool:
+        """The code has `need`+ peers and its median stays on an unplanted unit."""
+        n = self.group_n.get(code, 0)
+        if n < need:
+            return False
+        if n < 3:
+            return True
+        lows, highs = self.group_ends.get(code, [0, 0])
+        lows, highs = lows + low, highs + high
+        clean = n - lows - highs
+        return clean >= 1 and lows <= (n - 1) // 2 and n // 2 <= lows + clean - 1
+
+    def mark_group(self, code: str, low: int = 0, high: int = 0) -> None:
+        ends = self.group_ends.setdefault(code, [0, 0])
+        ends[0] += low
+        ends[1] += high
+
+    def make_shell(self, u: int) -> None:
+        """Drop every roster row of u (its people were moved out); 2 posts stay approved."""
+        self.dropped[self.rows(u)] = True
+        self.quota[u] = (2, 0, 0)
+        for code in self.codes(u):
+            if self.live[u] > 0:
+                self.group_n[code] -= 1
+        self.live[u] = 0
+        self.fd_excl.add(u)
+        self.fd_touched.add(u)
+
+    def plain_row(self, u: int, slot: int = 0) -> int:
+        """A non-leader on-post row of the slot that no F/D plant uses yet."""
+        r = self.rows(u)
+        r = r[
+            (self.slot[r] == slot)
+            & (self.lead[r] == _LEAD_NONE)
+            & (self.status_arr[r] == _ON_POST)
+            & ~self.dropped[r]
+        ]
+        r = [x for x in r.tolist() if x not in self.fd_rows]
+        if not r:
+            raise _Unfit
+        return r[-1]
+
+    def pick_units(
+        self, k: int, exclude: set[int], region: str | None = None, other_region: bool = False
+    ) -> list[int]:
+        """k distinct active units with people, none excluded, optionally of (not) a region."""
+        pool = np.flatnonzero(self.active)
+        if region is not None and not other_region:
+            pool = np.array(self.by_region.get(region, []), dtype=np.int64)
+        out: list[int] = []
+        for _ in range(2000 if len(pool) else 0):
+            v = int(pool[self.fd_rng.integers(0, len(pool))])
+            if v in exclude or v in out or v in self.fd_excl or self.live[v] < 1:
+                continue
+            if other_region and self.region_of[v] == region:
+                continue
+            out.append(v)
+            if len(out) == k:
+                return out
+        raise _Unfit
+
+    def fd_person(
+        self, scenario: str, rule: str, unit: int, row: int, expect: bool = True, note: str = ""
+    ) -> None:
+        self.person_plants.append((scenario, rule, unit, row, expect, note))
+        self.fd_rows.add(row)
 
     def _snapshot(
         self, u: int, partners: list[int]
@@ -1629,7 +1811,7 @@ def _post_f01_retired_paid(b: _Builder, u: int, _: list[int]) -> None:
 
 def _post_f01_ghost(b: _Builder, u: int, _: list[int]) -> None:
     pid = f"P9{int(b.rng.integers(10**6, 10**7))}"
-    b.ghost_pay.append((pid, u))
+    b.ghost_pay.append((pid, u, 1))
     b.plant("f01_ghost", "F01", u, pid, note="payroll person_id absent from the roster")
 
 
@@ -1641,6 +1823,7 @@ def _post_f02(b: _Builder, u: int, _: list[int]) -> None:
 
 def _post_d05(b: _Builder, u: int, _: list[int]) -> None:
     b.admin_duty.append(u)
+    b.admin_set.add(u)
     b.plant("d05_admin_duty", "D05", u, f"{b.duty_prefix[u]}-05", note="institution holds 行政处罚")
 
 
@@ -1830,6 +2013,424 @@ _SCENARIOS: tuple[_Scenario, ...] = (
     _Scenario("d05_admin_duty", _big(4, _INST), post=_post_d05),
 )
 
+# ---------------------------------------------------------------- F and D scenarios
+
+
+@dataclass(frozen=True)
+class _FdScenario:
+    name: str
+    post: Callable[[_Builder, int], None]  # raises _Unfit before changing anything
+    pool: str = "free"  # free: a unit no other plant uses; rows: not a Q/L/B/P unit; any
+    weight: float = 0.0  # >0: also drawn at random on large datasets
+    order: int = 1  # 0 first (shells change the peer groups of D03/D04)
+
+
+def _f01_paid_elsewhere(also_home: bool) -> Callable[[_Builder, int], None]:
+    name = "f01_paid_twice" if also_home else "f01_paid_elsewhere"
+
+    def post(b: _Builder, u: int) -> None:
+        row = b.plain_row(u)
+        (payer,) = b.pick_units(1, {u})
+        if also_home:
+            b.pay_also.append((row, payer))
+        else:
+            b.pay_unit[row] = payer
+        b.fd_touched.add(payer)
+        where = b.unit_ids[u]
+        b.fd_person(name, "F01", payer, row, note=f"counted in {where}, paid here")
+        if also_home:
+            b.fd_person(name, "F01", u, row, False, "paid where counted (and elsewhere)")
+        else:
+            b.fd_person(name, "F02", u, row, False, "paid by another unit: paid")
+
+    return post
+
+
+def _f01_ghost_months(b: _Builder, u: int) -> None:
+    taken = {g[0] for g in b.ghost_pay}
+    pid = f"P9{int(b.fd_rng.integers(10**6, 10**7))}"
+    if pid in taken:
+        raise _Unfit
+    b.ghost_pay.append((pid, u, 3))
+    b.plant("f01_ghost_months", "F01", u, pid, note="3 monthly payroll rows, one finding")
+
+
+def _away(b: _Builder, row: int, status: int, days: int, host: int) -> None:
+    b.status_arr[row] = status
+    b.since[row] = b.today - days
+    b.work[row] = host
+
+
+def _f01_seconded_paid_by_host(b: _Builder, u: int) -> None:
+    row = b.plain_row(u)
+    (host,) = b.pick_units(1, {u})
+    _away(b, row, _SECONDED, 100, host)
+    b.pay_unit[row] = host
+    b.fd_touched.add(host)
+    b.fd_person(
+        "f01_seconded_paid_by_host", "F01", host, row, note="seconded here 100 days, paid here"
+    )
+    b.fd_person("f01_seconded_paid_by_host", "F01", u, row, False, "home unit does not pay")
+
+
+def _f02_away_unpaid(status: int, days: int) -> Callable[[_Builder, int], None]:
+    name = f"f02_{STATUSES[status]}_unpaid"
+
+    def post(b: _Builder, u: int) -> None:
+        row = b.plain_row(u)
+        host = -1
+        if status == _SECONDED:
+            (host,) = b.pick_units(1, {u})
+        _away(b, row, status, days, host)
+        b.paid[row] = False
+        b.fd_person(name, "F02", u, row, False, f"{STATUSES[status]}, no payroll row")
+
+    return post
+
+
+def _f02_contract_unpaid(b: _Builder, u: int) -> None:
+    row = b.plain_row(u, slot=3)
+    b.paid[row] = False
+    b.fd_person("f02_contract_unpaid", "F02", u, row, note="编外 on post, no payroll row")
+
+
+def _d02_shell(
+    status: str, blank: bool, expect: bool, name: str, note: str
+) -> Callable[[_Builder, int], None]:
+    def post(b: _Builder, u: int) -> None:
+        if b.tmpl_nb[u] != 0 or b.nb[u] != 0:
+            raise _Unfit
+        b.make_shell(u)
+        b.status[u] = status
+        b.status_blank[u] = blank
+        b.plant(name, "D02", u, "unit", expect, note)
+
+    return post
+
+
+def _d02_zero(everything: bool) -> Callable[[_Builder, int], None]:
+    name = "d02_all_zero" if everything else "d02_some_zero"
+
+    def post(b: _Builder, u: int) -> None:
+        if b.extra_codes.get(u):
+            raise _Unfit  # a partner of another plant: its rows are not ours to zero
+        codes = b.codes(u) if everything else b.own_codes(u)[:1]
+        if not all(b.group_fits(c, low=1, need=0) for c in codes):
+            raise _Unfit
+        for code in codes:
+            b.mark_group(code, low=1)
+            b.wl_spec[(u, code)] = ("zero",)
+            b.zero_rows.append((u, code, name))
+        if everything:
+            b.fd_excl.add(u)
+            b.plant(name, "D02", u, "unit", note="people on post, every workload row 0")
+        else:
+            b.plant(name, "D02", u, "unit", False, f"only {codes[0]} reported 0")
+
+    return post
+
+
+def _vacancy_plan(b: _Builder, u: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows to drop, new quotas) giving the unit's overall vacancy of the mode."""
+    r = b.rows(u)
+    live = r[(b.status_arr[r] <= _LONG_LEAVE) & (b.slot[r] < 4) & ~b.dropped[r]]
+    per_slot = np.bincount(b.slot[live], minlength=4)
+    staffed = int(per_slot[:3].sum())
+    drop = np.zeros(0, dtype=np.int64)
+    extra = 0
+    if mode == "5pct":  # quota 20k, staffed 19k: exactly 5 %
+        k = staffed // 19
+        if k < 1:
+            raise _Unfit
+        n_drop = staffed - 19 * k
+        if n_drop:
+            drop = b.staff(u, 0, k=n_drop, body_min=3 if b.nb[u] else 0)
+            if len(drop) != n_drop or set(drop.tolist()) & b.fd_rows:
+                raise _Unfit
+            per_slot[0] -= n_drop
+        extra = k
+    elif mode == "vacant":  # about 10 %, never enough for Q03
+        extra = max(1, -(-staffed // 10))
+        if extra >= 3 and extra / (per_slot[0] + extra) >= 0.3:
+            raise _Unfit
+    quota = per_slot[:3].copy()
+    quota[0] += extra
+    if per_slot[3] > 0.2 * quota.sum():  # Q05 must stay quiet
+        raise _Unfit
+    return drop, quota
+
+
+def _d0304(
+    name: str, rule: str, factor: tuple[int, int, int], quotas: str | None, expect: bool, note: str
+) -> Callable[[_Builder, int], None]:
+    """A unit whose workload per head on a shared duty is factor x the peers' median."""
+    num, den, delta = factor
+    low = num < den
+
+    def post(b: _Builder, u: int) -> None:
+        codes = [
+            c
+            for c in b.base_codes(u)
+            if (u, c) not in b.wl_spec and b.group_fits(c, low=int(low), high=int(not low))
+        ]
+        service = [c for c in codes if c == b.service[u]]
+        if not codes:
+            raise _Unfit
+        code = (service or codes)[0]
+        if quotas:
+            drop, quota = _vacancy_plan(b, u, quotas)
+            b.dropped[drop] = True
+            b.live[u] -= len(drop)
+            b.quota[u] = quota
+        b.mark_group(code, low=int(low), high=int(not low))
+        b.wl_spec[(u, code)] = ("rel", num, den, delta)
+        b.plant(name, rule, u, code, expect, note)
+
+    return post
+
+
+def _d03_quarters(b: _Builder, u: int) -> None:
+    codes = [c for c in b.base_codes(u) if (u, c) not in b.wl_spec and b.group_fits(c)]
+    if not codes:
+        raise _Unfit
+    b.wl_spec[(u, codes[0])] = ("quarters",)
+    b.plant("d03_quarters", "D03", u, codes[0], False, "4 quarterly rows, each low, the sum is not")
+
+
+_TASKS = (
+    "乡村振兴驻村帮扶",
+    "全国文明城市创建",
+    "森林防火值守",
+    "防汛抗旱值班",
+    "信访积案化解",
+    "人口普查入户登记",
+)
+
+
+def _d03_assigned(
+    partners: int, with_shell: bool, expect: bool, name: str, note: str
+) -> Callable[[_Builder, int], None]:
+    """An assigned task (source assigned) shared by u and a few partners at 100 per head."""
+
+    def post(b: _Builder, u: int) -> None:
+        others = b.pick_units(partners, {u})
+        shell = -1
+        if with_shell:
+            candidates = [
+                v
+                for v in b.fd_rng.permutation(np.flatnonzero(b.active)).tolist()[:3000]
+                if b.tmpl_nb[v] == 0 and b._fd_pool_ok("free", v) and v != u and v not in others
+            ]
+            if not candidates:
+                raise _Unfit
+            shell = candidates[0]
+        b.assigned += 1
+        code = f"JB-{b.assigned:04d}"
+        text = "县委县政府交办：" + _TASKS[b.assigned % len(_TASKS)]
+        for v in [u, *others]:
+            b.add_duty(v, code, text, "assigned")
+            b.wl_spec[(v, code)] = ("rate", 100 if v != u else 30)
+        b.plant(name, "D03", u, code, expect, note)
+        if with_shell:
+            b.make_shell(shell)
+            b.fd_units.add(shell)
+            b.add_duty(shell, code, text, "assigned")
+            b.wl_extra.append((shell, code, 400))
+            b.plant(name, "D02", shell, "unit", note="nobody counted, still reports workload")
+
+    return post
+
+
+def _d01(
+    partners: int, source: str | None, same_region: bool, expect: bool, name: str, note: str
+) -> Callable[[_Builder, int], None]:
+    """One of u's own 三定 duties listed again for other units."""
+
+    def post(b: _Builder, u: int) -> None:
+        own = b.own_codes(u)[: len(_DUTY_TEXTS[b.kind[u]])]  # not a planted 行政处罚 duty
+        code = own[int(b.fd_rng.integers(0, len(own)))]
+        if code in b.d01_codes:
+            raise _Unfit
+        region = b.region_of[u]
+        others = b.pick_units(partners, {u}, region, other_region=not same_region)
+        if any(code in b.codes(v) for v in others):
+            raise _Unfit
+        if not same_region and any(b.held_in(b.region_of[v], code) for v in others):
+            raise _Unfit  # the same template's unit of another county holds it there
+        j = int(code.rsplit("-", 1)[1]) - 1
+        texts = _DUTY_TEXTS[b.kind[u]]
+        text = texts[j] if j < len(texts) else _ADMIN_DUTY_TEXT
+        b.d01_codes.add(code)
+        for v in others:
+            b.add_duty(v, code, text, source)
+        for v in [u, *others]:
+            b.plant(name, "D01", v, code, expect, note)
+
+    return post
+
+
+def _d05(
+    kind: str, text: str, source: str | None, expect: bool, name: str, note: str
+) -> Callable[[_Builder, int], None]:
+    def post(b: _Builder, u: int) -> None:
+        if b.kind[u] != kind:
+            raise _Unfit
+        code = b.new_code(u)
+        b.add_duty(u, code, text, source)
+        b.plant(name, "D05", u, code, expect, note)
+
+    return post
+
+
+_HALF, _LOW, _ONE_AND_HALF, _HIGH = (1, 2, 0), (3, 10, 0), (3, 2, 0), (5, 2, 0)
+_FD_SCENARIOS: tuple[_FdScenario, ...] = (
+    _FdScenario(
+        "d02_shell_active",
+        _d02_shell("active", False, True, "d02_shell_active", "active, nobody counted"),
+        weight=1,
+        order=0,
+    ),
+    _FdScenario(
+        "d02_shell_blank",
+        _d02_shell("active", True, True, "d02_shell_blank", "status empty (= active), nobody"),
+        order=0,
+    ),
+    _FdScenario(
+        "d02_shell_merged",
+        _d02_shell("merged", False, False, "d02_shell_merged", "merged: not a shell finding"),
+        order=0,
+    ),
+    _FdScenario(
+        "d03_peer_without_staff",
+        _d03_assigned(
+            1, True, False, "d03_peer_without_staff", "3 units report it, 1 has nobody: 2 peers"
+        ),
+        pool="any",
+        order=0,
+    ),
+    _FdScenario("d02_all_zero", _d02_zero(True), weight=1),
+    _FdScenario("d02_some_zero", _d02_zero(False)),
+    _FdScenario(
+        "d03_low",
+        _d0304("d03_low", "D03", _LOW, None, True, "0.3 x the peers' median per head"),
+        weight=2,
+    ),
+    _FdScenario(
+        "d03_just_below",
+        _d0304("d03_just_below", "D03", (1, 2, -1), None, True, "one unit below 0.5 x median"),
+    ),
+    _FdScenario(
+        "d03_exact_half",
+        _d0304("d03_exact_half", "D03", _HALF, None, False, "exactly 0.5 x median"),
+    ),
+    _FdScenario("d03_quarters", _d03_quarters),
+    _FdScenario(
+        "d03_three_peers",
+        _d03_assigned(2, False, True, "d03_three_peers", "30 vs 100 and 100 per head"),
+        pool="any",
+        weight=0.5,
+    ),
+    _FdScenario(
+        "d03_two_peers",
+        _d03_assigned(1, False, False, "d03_two_peers", "30 vs 100 per head, only 2 peers"),
+        pool="any",
+    ),
+    _FdScenario(
+        "d04_high",
+        _d0304("d04_high", "D04", _HIGH, "exact", True, "2.5 x median, quotas full"),
+        weight=1,
+    ),
+    _FdScenario(
+        "d04_just_above",
+        _d0304("d04_just_above", "D04", (3, 2, 1), "exact", True, "one unit above 1.5 x median"),
+    ),
+    _FdScenario(
+        "d04_exact",
+        _d0304("d04_exact", "D04", _ONE_AND_HALF, "exact", False, "exactly 1.5 x median"),
+    ),
+    _FdScenario(
+        "d04_vacancy_5pct",
+        _d0304(
+            "d04_vacancy_5pct", "D04", _HIGH, "5pct", False, "2.5 x median, vacancy exactly 5 %"
+        ),
+    ),
+    _FdScenario(
+        "d04_vacant",
+        _d0304("d04_vacant", "D04", _HIGH, "vacant", False, "2.5 x median, vacancy about 10 %"),
+    ),
+    _FdScenario(
+        "d01_overlap",
+        _d01(1, "sanding", True, True, "d01_overlap", "same 三定 duty, same region"),
+        pool="any",
+        weight=2,
+    ),
+    _FdScenario(
+        "d01_three_units",
+        _d01(2, "sanding", True, True, "d01_three_units", "one duty in three units"),
+        pool="any",
+        weight=0.5,
+    ),
+    _FdScenario(
+        "d01_empty_source",
+        _d01(1, None, True, True, "d01_empty_source", "the copy has no source: counts"),
+        pool="any",
+        weight=1,
+    ),
+    _FdScenario(
+        "d01_other_source",
+        _d01(1, "assigned", True, False, "d01_other_source", "the copy is an assigned task"),
+        pool="any",
+    ),
+    _FdScenario(
+        "d01_other_region",
+        _d01(1, "sanding", False, False, "d01_other_region", "same duty, another region"),
+        pool="any",
+    ),
+    _FdScenario(
+        "d05_english_tag",
+        _d05(_IN, "受委托代收停车服务费 [Fee]", "sanding", True, "d05_english_tag", "tag fee"),
+        pool="any",
+        weight=0.5,
+    ),
+    _FdScenario(
+        "d05_other_source",
+        _d05(_IN, "承担辖区行政检查辅助工作", "assigned", True, "d05_other_source", "any source"),
+        pool="any",
+        weight=1,
+    ),
+    _FdScenario(
+        "d05_party_gov",
+        _d05(
+            _PG, "依法实施本领域行政许可", "sanding", False, "d05_party_gov", "not an institution"
+        ),
+        pool="any",
+    ),
+    _FdScenario(
+        "d05_civil_ref",
+        _d05(_CR, "依法实施本领域行政处罚", "sanding", False, "d05_civil_ref", "参公, not 事业"),
+        pool="any",
+    ),
+    _FdScenario(
+        "d05_near_keyword",
+        _d05(
+            _IN,
+            "协助开展行政执法和执法检查",
+            "sanding",
+            False,
+            "d05_near_keyword",
+            "行政执法/执法检查 are not keywords",
+        ),
+        pool="any",
+    ),
+    _FdScenario("f01_paid_elsewhere", _f01_paid_elsewhere(False), pool="rows", weight=2),
+    _FdScenario("f01_paid_twice", _f01_paid_elsewhere(True), pool="rows"),
+    _FdScenario("f01_ghost_months", _f01_ghost_months, pool="rows", weight=1),
+    _FdScenario("f01_seconded_paid_by_host", _f01_seconded_paid_by_host, pool="rows", weight=1),
+    _FdScenario("f02_seconded_unpaid", _f02_away_unpaid(_SECONDED, 150), pool="rows"),
+    _FdScenario("f02_long_leave_unpaid", _f02_away_unpaid(_LONG_LEAVE, 200), pool="rows"),
+    _FdScenario("f02_contract_unpaid", _f02_contract_unpaid, pool="rows", weight=1),
+)
+
 # ---------------------------------------------------------------- tables
 
 _DUTY_TEXTS = {
@@ -1855,6 +2456,46 @@ _DUTY_TEXTS = {
 }
 _ADMIN_DUTY_TEXT = "依法实施本领域行政处罚和行政检查"
 _METRICS = {"party_gov": "办件量", "civil_ref": "检查户次", "institution": "服务人次"}
+# Shared public-service items (公共服务事项目录, source "catalogue"): comparable units of
+# every town and county report workload on the same code, which D03/D04 compare. Not
+# 三定 duties, so D01 leaves them alone.
+_SERVICES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "GF-01": (
+        "基本医疗和基本公共卫生服务",
+        "门急诊人次",
+        ("{c}人民医院", "{c}中医院", "{c}妇幼保健院", "{t}卫生院"),
+    ),
+    "GF-02": ("小学教育教学", "授课课时", ("{c}实验小学", "{t}中心小学", "{c}第{n}小学")),
+    "GF-03": (
+        "中学教育教学",
+        "授课课时",
+        ("{c}第一中学", "{c}第二中学", "{t}初级中学", "{c}第{n}中学"),
+    ),
+    "GF-04": ("学前教育保育", "保育人日", ("{c}实验幼儿园", "{t}中心幼儿园", "{c}第{n}幼儿园")),
+    "GF-05": ("政务服务事项受理办理", "办件量", ("{c}政务服务中心", "{t}便民服务中心")),
+    "GF-06": (
+        "日常巡查和案件办理",
+        "巡查户次",
+        (
+            "{c}市场监管综合行政执法队",
+            "{c}农业农村综合行政执法队",
+            "{c}文化市场综合行政执法队",
+            "{c}交通运输综合行政执法队",
+            "{t}综合行政执法队",
+        ),
+    ),
+    "GF-07": ("公共文化服务", "服务人次", ("{c}文化馆", "{c}图书馆", "{c}博物馆", "{t}文化站")),
+    "GF-08": (
+        "农业技术推广服务",
+        "服务户次",
+        ("{c}农业技术推广中心", "{c}林业技术推广站", "{t}农业农村综合服务中心"),
+    ),
+    "GF-09": ("社会事务综合服务", "服务人次", ("{t}社会事务综合服务中心",)),
+    "GF-10": ("退役军人服务保障", "服务人次", ("{t}退役军人服务站",)),
+    "GF-11": ("党群服务", "服务人次", ("{t}党群服务中心",)),
+    "GF-12": ("基层治理和为民服务", "办件量", ("{t}人民政府",)),
+}
+_SERVICE_OF = {name: code for code, (_, _, names) in _SERVICES.items() for name in names}
 
 
 def _opt(values: np.ndarray, present: np.ndarray) -> pd.Series:
@@ -1867,7 +2508,6 @@ def _opt(values: np.ndarray, present: np.ndarray) -> pd.Series:
 def _units_frame(b: _Builder) -> pd.DataFrame:
     limit = pd.array(np.where(b.limit >= 0, b.limit, 0), dtype="Int64")
     limit[b.limit < 0] = pd.NA
-    county_names = np.array([c for c, _ in b.counties], dtype=object)
     return pd.DataFrame(
         {
             "unit_id": pd.Series(b.unit_ids, dtype="str"),
@@ -1878,7 +2518,7 @@ def _units_frame(b: _Builder) -> pd.DataFrame:
             "funding": pd.Series([t.funding for t in b.tmpl], dtype="str"),
             "bodies_limit": limit,
             "status": _opt(b.status, ~b.status_blank),
-            "region": pd.Series(county_names[b.county], dtype="str"),
+            "region": pd.Series(b.region_of, dtype="str"),
         }
     )
 
@@ -1979,46 +2619,134 @@ def _duties_frame(b: _Builder) -> pd.DataFrame:
     texts = [_DUTY_TEXTS[b.kind[u]][k] for u, k in zip(units, j, strict=True)]
     prefix = np.array(b.duty_prefix, dtype=object)[units]
     codes = np.char.add(np.char.add(prefix.astype(str), "-"), _fmt_ids("", j + 1, 2)).astype(object)
-    for u in b.admin_duty:
-        units = np.append(units, u)
-        codes = np.append(codes, f"{b.duty_prefix[u]}-05")
-        texts.append(_ADMIN_DUTY_TEXT)
+    sources: list[str | None] = ["sanding"] * len(units)
+    extra: list[tuple[int, str, str, str | None]] = [
+        (u, f"{b.duty_prefix[u]}-05", _ADMIN_DUTY_TEXT, "sanding") for u in b.admin_duty
+    ]
+    served = np.flatnonzero(b.service != "")
+    extra += [(u, b.service[u], _SERVICES[b.service[u]][0], "catalogue") for u in served.tolist()]
+    extra += b.extra_duties
+    units = np.concatenate([units, np.array([e[0] for e in extra], dtype=np.int64)])
+    codes = np.concatenate([codes, np.array([e[1] for e in extra], dtype=object)])
+    texts += [e[2] for e in extra]
+    sources += [e[3] for e in extra]
     order = np.argsort(units, kind="stable")
     return pd.DataFrame(
         {
             "unit_id": pd.Series(b.unit_ids[units[order]], dtype="str"),
             "duty_code": pd.Series(codes[order], dtype="str"),
             "text": pd.Series(np.array(texts, dtype=object)[order], dtype="str"),
-            "source": pd.Series(np.full(len(units), "sanding", dtype=object), dtype="str"),
+            "source": pd.Series(np.array(sources, dtype=object)[order], dtype="str"),
         }
     )
+
+
+def _group_median(ratios: list[float]) -> float:
+    median = statistics.median(ratios)
+    if not math.isfinite(median):
+        raise AssertionError("a planted workload group lost its median")
+    return median
 
 
 def _workload_frame(b: _Builder, duties: pd.DataFrame, counted: np.ndarray) -> pd.DataFrame:
+    """One row per duty of a unit with people: value = people x a rate of 100-140 (x4).
+
+    Rates are multiples of 4, so every peer median is an even integer and 0.5 x and
+    1.5 x the median are exact; planted specs (b.wl_spec) then set values relative to
+    the median of the other, clean, peers.
+    """
     index = {uid: i for i, uid in enumerate(b.unit_ids.tolist())}
     units = duties["unit_id"].map(index).to_numpy(dtype=np.int64)
+    codes = duties["duty_code"].to_numpy(dtype=object)
     keep = counted[units] > 0
-    units = units[keep]
-    noise = b.rng.lognormal(0.0, 0.1, len(units))
-    value = np.round(counted[units] * 120 * noise).astype(np.int64)
-    year = str(b.as_of.year - 1)
-    return pd.DataFrame(
+    units, codes = units[keep], codes[keep]
+    rng = np.random.default_rng([b.seed, 0x3D])
+    rate = 4 * rng.integers(25, 36, len(units))
+    people = counted[units]
+    value = (people * rate).astype(np.int64)
+    pos = {key: i for i, key in enumerate(zip(units.tolist(), codes.tolist(), strict=True))}
+    for (u, code), spec in b.wl_spec.items():
+        i = pos[(u, code)]
+        if spec[0] == "rate":
+            value[i] = people[i] * spec[1]
+        elif spec[0] == "zero":
+            value[i] = 0
+    members = pd.Series(np.arange(len(units))).groupby(codes).indices if len(units) else {}
+    planted_groups = {code for (u, code), spec in b.wl_spec.items() if spec[0] in ("rel", "zero")}
+    for code in sorted(planted_groups):
+        rows = members[code]
+        if len(rows) < 3:
+            continue
+        ratios = []
+        for i in rows.tolist():
+            spec = b.wl_spec.get((int(units[i]), code))
+            if spec and spec[0] == "zero":
+                ratios.append(-math.inf)
+            elif spec and spec[0] == "rel":
+                ratios.append(-math.inf if spec[1] < spec[2] else math.inf)
+            else:
+                ratios.append(value[i] / people[i])
+        median = _group_median(ratios)
+        for i in rows.tolist():
+            spec = b.wl_spec.get((int(units[i]), code))
+            if spec and spec[0] == "rel":
+                _, num, den, delta = spec
+                value[i] = int(round(median * int(people[i]) * num / den)) + delta
+        if statistics.median((value[rows] / people[rows]).tolist()) != median:
+            raise AssertionError(f"planted workload moved the median of {code}")
+    for u, code, name in b.zero_rows:
+        rows = members.get(code, np.zeros(0, dtype=np.int64)) if len(units) else []
+        due = len(rows) >= 3
+        peers = f"{len(rows)} peer" + ("" if len(rows) == 1 else "s")
+        b.plant(name, "D03", u, code, due, f"0 per head, {peers}")
+    metric = np.array([_METRICS[k] for k in b.kind[units]], dtype=object)
+    for code, (_, name, _) in _SERVICES.items():
+        metric[codes == code] = name
+    metric[np.char.startswith(codes.astype(str), "JB-")] = "任务完成量"
+    period = np.full(len(units), str(b.as_of.year - 1), dtype=object)
+    # Quarterly rows: four rows whose sum is the year's value.
+    split = [pos[key] for key, spec in b.wl_spec.items() if spec[0] == "quarters"]
+    rep = np.ones(len(units), dtype=np.int64)
+    rep[split] = 4
+    at = np.repeat(np.arange(len(units)), rep)
+    out_value = value[at].copy()
+    out_period = period[at].copy()
+    for i in split:
+        first = int(np.searchsorted(at, i))
+        q, r = divmod(int(value[i]), 4)
+        out_value[first : first + 4] = [q + r, q, q, q]
+        out_period[first : first + 4] = [f"{b.as_of.year - 1}-Q{k}" for k in range(1, 5)]
+    extra = b.wl_extra
+    all_units = np.concatenate([units[at], np.array([e[0] for e in extra], dtype=np.int64)])
+    frame = pd.DataFrame(
         {
-            "unit_id": duties["unit_id"][keep].reset_index(drop=True),
-            "duty_code": duties["duty_code"][keep].reset_index(drop=True),
-            "metric": pd.Series(
-                np.array([_METRICS[k] for k in b.kind[units]], dtype=object), dtype="str"
+            "unit_id": pd.Series(b.unit_ids[all_units], dtype="str"),
+            "duty_code": pd.Series(
+                np.concatenate([codes[at], np.array([e[1] for e in extra], dtype=object)]),
+                dtype="str",
             ),
-            "value": value,
-            "period": pd.Series(np.full(len(units), year, dtype=object), dtype="str"),
+            "metric": pd.Series(
+                np.concatenate([metric[at], np.full(len(extra), "任务完成量", dtype=object)]),
+                dtype="str",
+            ),
+            "value": np.concatenate(
+                [out_value, np.array([e[2] for e in extra], dtype=np.int64)]
+            ).astype(np.int64),
+            "period": pd.Series(
+                np.concatenate(
+                    [out_period, np.full(len(extra), str(b.as_of.year - 1), dtype=object)]
+                ),
+                dtype="str",
+            ),
         }
     )
+    order = np.argsort(all_units, kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def _finish(b: _Builder) -> SynthDataset:
-    keep = ~(
-        (b.slot == 4) & (b.status_arr <= _LONG_LEAVE)
-    )  # extra rows a rolled-back scenario left
+    # Extra rows a rolled-back scenario left, and the people of shell units, are not listed.
+    keep = ~((b.slot == 4) & (b.status_arr <= _LONG_LEAVE)) & ~b.dropped
     rows = np.flatnonzero(keep)
     person_ids = _fmt_ids("P", np.arange(b.N) + 1, 8)
     codes = _body_codes(b)
@@ -2054,23 +2782,42 @@ def _finish(b: _Builder) -> SynthDataset:
     paid = np.flatnonzero(keep & b.paid & ((b.status_arr <= _LONG_LEAVE) | (b.slot == 4)))
     amount = np.round(np.clip(b.rng.normal(6800, 1600, len(paid)), 2600, None), 2)
     period = f"{b.as_of:%Y-%m}"
-    ghosts = b.ghost_pay
+    payer = unit[paid].copy()
+    for row, v in b.pay_unit.items():
+        payer[np.searchsorted(paid, row)] = v
+    also = np.array([row for row, _ in b.pay_also], dtype=np.int64)
+    month = _month_index(b.as_of)
+    ghosts = [
+        (pid, u, f"{(month - m) // 12:04d}-{(month - m) % 12 + 1:02d}")
+        for pid, u, months in b.ghost_pay
+        for m in range(months)
+    ]
     payroll = pd.DataFrame(
         {
             "person_id": pd.Series(
-                np.concatenate([person_ids[paid], [g[0] for g in ghosts]]), dtype="str"
+                np.concatenate([person_ids[paid], person_ids[also], [g[0] for g in ghosts]]),
+                dtype="str",
             ),
             "unit_id": pd.Series(
-                np.concatenate([b.unit_ids[unit[paid]], [b.unit_ids[g[1]] for g in ghosts]]),
+                np.concatenate(
+                    [
+                        b.unit_ids[payer],
+                        b.unit_ids[[v for _, v in b.pay_also]],
+                        [b.unit_ids[g[1]] for g in ghosts],
+                    ]
+                ),
                 dtype="str",
             ),
             "id_number": pd.Series(
-                np.concatenate([b.ids[paid], [None] * len(ghosts)]), dtype="str"
+                np.concatenate([b.ids[paid], b.ids[also], [None] * len(ghosts)]), dtype="str"
             ),
             "period": pd.Series(
-                np.full(len(paid) + len(ghosts), period, dtype=object), dtype="str"
+                np.array([period] * (len(paid) + len(also)) + [g[2] for g in ghosts], dtype=object),
+                dtype="str",
             ),
-            "amount": np.concatenate([amount, np.full(len(ghosts), 5200.0)]),
+            "amount": np.concatenate(
+                [amount, amount[np.searchsorted(paid, also)], np.full(len(ghosts), 5200.0)]
+            ),
         }
     )
 
@@ -2093,6 +2840,7 @@ def _finish(b: _Builder) -> SynthDataset:
         }
     )
     duties = _duties_frame(b)
+    workload = _workload_frame(b, duties, counted)
     planted = [(s, r, str(b.unit_ids[u]), subj, e, note) for s, r, u, subj, e, note in b.planted]
     planted += [
         (s, r, str(b.unit_ids[u]), str(person_ids[row]), e, note)
@@ -2113,12 +2861,12 @@ def _finish(b: _Builder) -> SynthDataset:
         duties=duties,
         roster=roster,
         payroll=payroll,
-        workload=_workload_frame(b, duties, counted),
+        workload=workload,
         movements=movements,
         planted=planted_df,
         as_of=b.as_of,
         seed=b.seed,
-        meta={"skipped": sorted(set(b.skipped)), "planted_units": len(b.used)},
+        meta={"skipped": sorted(set(b.skipped)), "planted_units": len(b.used | b.fd_touched)},
     )
 
 

@@ -1,4 +1,4 @@
-"""The contract's JSON output (data contract, section 4)."""
+"""The contract's JSON output (data contract, section 4), with scores, grades and actions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,23 @@ from typing import Any
 
 from ..audit import AuditResult
 from ..findings import Finding
-from . import evidence_for_output, unit_actions
+from ..score import units_json
+from . import evidence_for_output
+
+
+def finding_json(
+    result: AuditResult, f: Finding, lang: str, show_ids: bool, deducted: dict
+) -> dict[str, Any]:
+    """One finding with its verdict and the points it took off."""
+    obj = f.to_json(lang)
+    obj["evidence"] = evidence_for_output(f, show_ids)
+    v = result.verdicts.get(f.fingerprint)
+    obj["verdict"] = v.verdict if v else None
+    obj["verdict_reason"] = v.reason if v else None
+    obj["reviewer"] = v.reviewer if v else None
+    obj["reviewed_on"] = v.date.isoformat() if v else None
+    obj["deducted"] = round(deducted.get(f.fingerprint, 0.0), 4)
+    return obj
 
 
 def audit_json(result: AuditResult, lang: str = "zh", show_ids: bool = False) -> dict[str, Any]:
@@ -16,29 +32,32 @@ def audit_json(result: AuditResult, lang: str = "zh", show_ids: bool = False) ->
     per_unit: dict[str, list[Finding]] = defaultdict(list)
     for f in result.findings:
         per_unit[f.unit_id].append(f)
-    findings = []
-    for f in result.findings:
-        obj = f.to_json(lang)
-        obj["evidence"] = evidence_for_output(f, show_ids)
-        findings.append(obj)
+    deducted = result.deducted()
+    findings = [finding_json(result, f, lang, show_ids, deducted) for f in result.findings]
+    scored = units_json(result.scores, lang)
     unit_frame = result.facts["unit"]
     units = []
     for uid, name in zip(unit_frame["unit_id"], unit_frame["unit_name"], strict=True):
-        fs = per_unit.get(uid, [])
+        acts = result.actions.get(uid, [])
+        score = scored.get(uid, {})
         units.append(
             {
                 "unit_id": uid,
                 "unit_name": name,
-                "score": None,
-                "grade": None,
-                "actions": unit_actions(fs),
-                "findings": len(fs),
+                "score": score.get("score"),
+                "grade": score.get("grade"),
+                "grade_reason": score.get("grade_reason"),
+                "actions": [a.action for a in acts],
+                "action_details": [a.to_json() for a in acts],
+                "findings": len(per_unit.get(uid, [])),
+                "breakdown": score.get("breakdown", []),
             }
         )
     return {
         "as_of": result.as_of.isoformat(),
         "dataset": result.dataset,
         "lang": lang,
+        "model": result.model.id if result.model else None,
         "rules_evaluated": list(result.rules_evaluated),
         "rules_not_evaluated": [
             {"rule": n.rule, "reason": n.reason[lang], "reasons": n.reason}
@@ -46,13 +65,15 @@ def audit_json(result: AuditResult, lang: str = "zh", show_ids: bool = False) ->
         ],
         "findings": findings,
         "units": units,
+        "adjudications_unmatched": [v.to_json() for v in result.unmatched_verdicts],
         "summary": {
             "units": result.units,
             "people": result.people,
             "findings": len(result.findings),
+            "findings_dismissed": sum(1 for f in result.findings if not result.counts(f)),
             "by_rule": result.by_rule(),
             "by_severity": result.by_severity(),
-            "by_grade": {},
+            "by_grade": result.by_grade(),
         },
     }
 

@@ -32,7 +32,20 @@ T = {
     "source": {"zh": "来源", "en": "source"},
     "rows": {"zh": "第 {rows} 行", "en": "rows {rows}"},
     "clean": {"zh": "未发现问题。", "en": "No findings."},
+    "grades": {"zh": "评定等次", "en": "Grades"},
+    "lowest": {"zh": "得分最低的单位", "en": "Lowest-scoring units"},
+    "low_head": {
+        "zh": ("单位", "名称", "得分", "等次", "建议措施"),
+        "en": ("unit", "name", "score", "grade", "actions"),
+    },
+    "score": {"zh": "得分 {score}，{grade}等", "en": "score {score}, grade {grade}"},
+    "dismissed": {"zh": "已驳回", "en": "dismissed"},
+    "unmatched": {
+        "zh": "核实结论未对应任何问题：{n} 条（指纹 {fps}）",
+        "en": "verdicts matching no finding: {n} (fingerprints {fps})",
+    },
 }
+LOWEST = 15
 
 
 def width(text: str) -> int:
@@ -88,7 +101,14 @@ def render_table(
     )
     sev = result.by_severity()
     out.append("  ".join(f"{SEVERITY_LABELS[s][lang]} {sev.get(s, 0)}" for s in SEVERITY_LABELS))
+    grades = result.by_grade()
+    if grades:
+        out.append(f"{T['grades'][lang]}: " + "  ".join(f"{g} {grades.get(g, 0)}" for g in "ABC"))
+    if result.unmatched_verdicts:
+        fps = ", ".join(v.fingerprint for v in result.unmatched_verdicts[:5])
+        out.append(T["unmatched"][lang].format(n=len(result.unmatched_verdicts), fps=fps))
     out.append("")
+    out.extend(_lowest(result, lang))
     titles = {r.id: r.title[lang] for r in result.rules}
     severities = {r.id: r.severity for r in result.rules}
     by_rule = result.by_rule()
@@ -117,16 +137,25 @@ def render_table(
         per_unit[f.unit_id].append(f)
     indent = "      "
     body = max(30, cols - len(indent))
-    for uid in sorted(per_unit):
+    for uid in sorted(per_unit, key=lambda u: (_score(result, u), u)):
         fs = sorted(per_unit[uid], key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.subject))
-        acts = "、".join(action_label(a, lang) for a in unit_actions(fs))
+        acts = "、".join(action_label(a, lang) for a in _actions(result, uid, fs))
+        unit_score = result.scores.get(uid)
+        graded = ""
+        if unit_score is not None:
+            graded = (
+                T["score"][lang].format(score=f"{unit_score.score:g}", grade=unit_score.grade)
+                + "; "
+            )
         out.append("")
         out.append(
-            f"■ {uid} {fs[0].unit_name}  ({T['n_findings'][lang].format(n=len(fs))}; {T['actions'][lang]}: {acts})"
+            f"■ {uid} {fs[0].unit_name}  ({graded}{T['n_findings'][lang].format(n=len(fs))}; "
+            f"{T['actions'][lang]}: {acts})"
         )
         for f in fs:
             label = SEVERITY_LABELS[f.severity][lang]
-            out.append(f"  [{label}] {f.rule} {f.subject} → {action_label(f.action, lang)}")
+            mark = "" if result.counts(f) else f" [{T['dismissed'][lang]}]"
+            out.append(f"  [{label}]{mark} {f.rule} {f.subject} → {action_label(f.action, lang)}")
             for line in wrap(f.messages[lang], body):
                 out.append(indent + line)
             ev = evidence_for_output(f, show_ids)
@@ -142,3 +171,41 @@ def render_table(
             for line in wrap(f"{T['basis'][lang]}: {f.basis[lang]}", body):
                 out.append(indent + line)
     return "\n".join(out) + "\n"
+
+
+def _score(result: AuditResult, unit_id: str) -> float:
+    unit = result.scores.get(unit_id)
+    return unit.score if unit is not None else 100.0
+
+
+def _actions(result: AuditResult, unit_id: str, fs: list[Finding]) -> list[str]:
+    if unit_id in result.actions:
+        return [a.action for a in result.actions[unit_id]]
+    return unit_actions(fs)
+
+
+def _lowest(result: AuditResult, lang: str) -> list[str]:
+    """The lowest-scoring units, with grade and actions: what a leader reads first."""
+    if not result.scores:
+        return []
+    names = dict(
+        zip(result.facts["unit"]["unit_id"], result.facts["unit"]["unit_name"], strict=True)
+    )
+    ranked = sorted(result.scores.values(), key=lambda s: (s.score, s.unit_id))[:LOWEST]
+    head = T["low_head"][lang]
+    nw = max(width(head[1]), *(width(str(names.get(s.unit_id) or "")) for s in ranked)) + 2
+    out = [
+        T["lowest"][lang],
+        f"  {pad(head[0], 10)}{pad(head[1], nw)}{pad(head[2], 8)}{pad(head[3], 6)}{head[4]}",
+    ]
+    for s in ranked:
+        acts = "、".join(action_label(a.action, lang) for a in result.actions.get(s.unit_id, []))
+        out.append(
+            f"  {pad(s.unit_id, 10)}{pad(str(names.get(s.unit_id) or ''), nw)}"
+            f"{pad(f'{s.score:g}', 8)}{pad(str(s.grade or ''), 6)}{acts}"
+        )
+        reason = (s.grade_reason or {}).get(lang)
+        if reason:
+            out.append(f"  {'':10}{reason}")
+    out.append("")
+    return out

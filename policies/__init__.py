@@ -1,0 +1,1 @@
+"""Decision policies of sanding_rules: structural actions from findings, grades and measurements."""
