@@ -169,8 +169,6 @@ def over_http(data: Path, grades: Path, requests: list[dict], rate: float, secon
                 local.client = httpx.Client(base_url=url, timeout=30)
             return local.client
 
-        for req in requests[:100]:  # warm-up
-            session().post("/v1/decisions", json=req)
         total = int(rate * seconds)
         latencies: list[float] = []
         timeline: list[tuple[float, float]] = []
@@ -191,9 +189,18 @@ def over_http(data: Path, grades: Path, requests: list[dict], rate: float, secon
                     errors[0] += 1
 
         # Bounded load generator: at most 32 requests in flight; a request that has to wait for
-        # a free worker still counts its wait from its scheduled time.
-        start = time.perf_counter() + 0.5
+        # a free worker still counts its wait from its scheduled time. Every worker opens its
+        # connection during the warm-up, before the measured phase.
         with ThreadPoolExecutor(32) as pool:
+            barrier = threading.Barrier(32)
+
+            def warm(k: int) -> None:
+                barrier.wait()
+                for req in requests[k * 3 : k * 3 + 3]:
+                    session().post("/v1/decisions", json=req)
+
+            list(pool.map(warm, range(32)))
+            start = time.perf_counter() + 0.5
             for i in range(total):
                 scheduled = start + i / rate
                 delay = scheduled - time.perf_counter()

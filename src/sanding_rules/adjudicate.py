@@ -139,9 +139,11 @@ def _yaml_records(
         raise InputError([Problem(file=display, message="not UTF-8 text")]) from None
     except OSError as exc:
         raise InputError([Problem(file=display, message=f"cannot read: {exc.strerror}")]) from None
-    doc = load_yaml_text(text, display)
-    if doc is None:
+    if load_yaml_text(text, display) is None:  # strict parse first: duplicate keys, syntax
         return []
+    # Then every scalar as the text written: a fingerprint such as 0000000000000012 or
+    # 12345e67 must not become a number.
+    doc = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds only str/list/dict
     if not isinstance(doc, list):
         problems.add(Problem(file=display, message="an adjudication file is a list of verdicts"))
         return []
