@@ -256,3 +256,46 @@ def test_command_exit_2_on_input_that_prevents_any_decision(tmp_path: Path) -> N
     assert code == 2 and "missing required column audited_on" in err
     code, _, err = run(str(req), "--data", str(MINI), "--grades", str(grades), "--audit", str(req))
     assert code == 2 and "not both" in err
+
+
+def test_grades_from_a_real_audit_json(tmp_path: Path) -> None:
+    from sanding_rules.cli import main
+
+    county = ROOT / "fixtures" / "county"
+    audit = tmp_path / "audit.json"
+    res = CliRunner().invoke(
+        main,
+        ["audit", str(county), "--as-of", "2026-06-30", "--format", "json", "--out", str(audit)],
+    )
+    assert res.exit_code in (0, 1), res.stderr
+    grades = {u["unit_id"]: u["grade"] for u in json.loads(audit.read_text())["units"]}
+    req = tmp_path / "r.json"
+    units = ["U0001", "U0002", "U0003"]
+    req.write_text(
+        json.dumps(
+            [
+                {
+                    "request_id": u,
+                    "unit_id": u,
+                    "type": "appoint",
+                    "level": "deputy",
+                    "date": "2026-07-01",
+                }
+                for u in units
+            ]
+        )
+    )
+    code, out, err = run(
+        str(req),
+        "--data",
+        str(county),
+        "--audit",
+        str(audit),
+        "--as-of",
+        "2026-06-30",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    decided = {d["unit_id"]: d for d in json.loads(out)["decisions"]}
+    assert {u: decided[u]["grade"] for u in units} == {u: grades[u] for u in units}

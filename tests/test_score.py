@@ -383,3 +383,12 @@ def test_workload_index_needs_three_peers() -> None:
     )
     idx = workload_index(Facts(_date(2026, 6, 30), {"duty_workload": frame}))
     assert idx.to_dict() == {"U1": 0.5, "U2": 1.0, "U3": 2.0}
+
+
+def test_level3_scores_round_half_up_like_a_score_sheet() -> None:
+    import numpy as _np
+
+    from sanding_rules.score import round_half_up
+
+    got = round_half_up(_np.array([11.145, 5.875, 7.625, 9.915, 0.004, 2.0]))
+    assert got.tolist() == [11.15, 5.88, 7.63, 9.92, 0.0, 2.0]

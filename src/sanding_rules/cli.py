@@ -135,12 +135,24 @@ lang_option = click.option(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv", "xlsx"]),
+    type=click.Choice(["table", "json", "csv", "xlsx", "junit", "sarif", "github", "html"]),
     default="table",
     show_default=True,
 )
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Write the report to a file instead of stdout."
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(path_type=Path),
+    help="Baseline JSON (sanding baseline): only findings not in it count toward the exit code.",
+)
+@click.option(
+    "--waivers",
+    "waivers_file",
+    type=click.Path(path_type=Path),
+    help="Waivers YAML: approved, dated exceptions; waived findings never fail the run.",
 )
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True)
 @lang_option
@@ -190,12 +202,16 @@ def audit(
     model_file: Path | None,
     adjudications_file: Path | None,
     policy_file: Path | None,
+    baseline_file: Path | None = None,
+    waivers_file: Path | None = None,
 ) -> None:
     """Audit a dataset folder: findings, scores, grades and recommended actions."""
     from .actions import load_policy
     from .adjudicate import load_adjudications
     from .audit import Progress, run_audit
+    from .baseline import load_baseline, triage
     from .model import load_model
+    from .waivers import load_waivers
 
     try:
         if fmt == "xlsx" and out is None:
@@ -206,6 +222,8 @@ def audit(
         model = load_model(model_file, rules)
         policy = load_policy(policy_file, rules)
         verdicts = load_adjudications(adjudications_file) if adjudications_file else []
+        base = load_baseline(baseline_file) if baseline_file else None
+        waivers = load_waivers(waivers_file) if waivers_file else None
         if not dataset.is_dir():
             raise InputError([Problem(str(dataset), "dataset folder not found")])
         result = run_audit(
@@ -222,33 +240,123 @@ def audit(
     except InputError as exc:
         _bad_input(exc)
         return
+    # Only new (not in the baseline), non-waived findings count toward the exit code.
+    ci = triage(result.findings, result.as_of, base, waivers, _display(waivers_file))
+    code = exit_code(ci.counting(result.findings), fail_on)
     if fmt == "xlsx":
         from .report.jsonout import audit_json
         from .report.workbook import write_workbook
 
         assert out is not None
-        write_workbook(audit_json(result, lang, show_id_numbers), out, lang, rules=rules)
-        sys.exit(exit_code(result.findings, fail_on))
+        write_workbook(audit_json(result, lang, show_id_numbers, ci), out, lang, rules=rules)
+        sys.exit(code)
+    if fmt == "junit":
+        from .report.junit import write_junit
+
+        if out is not None:
+            with out.open("wb") as fh:
+                write_junit(result, fh, lang, show_id_numbers, ci)
+        else:
+            stream = click.get_binary_stream("stdout")
+            write_junit(result, stream, lang, show_id_numbers, ci)
+            stream.flush()
+        sys.exit(code)
     buf = io.StringIO()
     if fmt == "json":
         from .report.jsonout import write_json
 
-        write_json(result, buf, lang, show_id_numbers)
+        write_json(result, buf, lang, show_id_numbers, ci)
     elif fmt == "csv":
         from .report.csvout import write_csv
 
-        write_csv(result, buf, lang, show_id_numbers)
+        write_csv(result, buf, lang, show_id_numbers, ci)
+    elif fmt == "sarif":
+        from .report.sarif import write_sarif
+
+        write_sarif(result, buf, lang, show_id_numbers, ci, code)
+    elif fmt == "github":
+        from .report.github import render_github
+
+        buf.write(render_github(result, lang, show_id_numbers, ci))
+    elif fmt == "html":
+        from .report.html import render_html
+
+        buf.write(render_html(result, lang, show_id_numbers, ci))
     else:
         from .report.table import render_table
 
-        buf.write(render_table(result, lang, show_id_numbers))
+        shown = ci if (baseline_file or waivers_file) else None
+        buf.write(render_table(result, lang, show_id_numbers, triage=shown))
     text = buf.getvalue()
     if out is not None:
         encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
         out.write_text(text, encoding=encoding)
     else:
         click.echo(text, nl=False)
-    sys.exit(exit_code(result.findings, fail_on))
+    sys.exit(code)
+
+
+def _display(path: Path | None) -> str | None:
+    """A file as given, relative to the working directory when inside it."""
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+@main.command("baseline")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", help="Audit date (default: today). ISO or 2026年6月30日.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Write the baseline to this file (default: stdout).",
+)
+@rules_option
+@no_builtin_option
+@disable_option
+@click.option("--param", multiple=True, help="Override a parameter: RULE.NAME=VALUE (repeatable).")
+@click.option(
+    "--params",
+    "params_file",
+    type=click.Path(path_type=Path),
+    help="YAML file of parameter overrides, overall and per region.",
+)
+def baseline_command(
+    dataset: Path,
+    as_of: str | None,
+    out: Path | None,
+    rule_dirs: tuple[Path, ...],
+    no_builtin: bool,
+    disable: tuple[str, ...],
+    param: tuple[str, ...],
+    params_file: Path | None,
+) -> None:
+    """Record the current findings (rule, unit, subject, file) as a baseline for --baseline."""
+    from .audit import Progress, run_audit
+    from .baseline import write_baseline
+
+    try:
+        day = _as_of(as_of)
+        rules = load_rules(list(rule_dirs), builtins=not no_builtin, disable=list(disable))
+        overrides = _overrides(param, params_file, rules)
+        if not dataset.is_dir():
+            raise InputError([Problem(str(dataset), "dataset folder not found")])
+        result = run_audit(dataset, rules, day, overrides, progress=Progress())
+    except InputError as exc:
+        _bad_input(exc)
+        return
+    buf = io.StringIO()
+    write_baseline(result.findings, str(dataset), day, buf)
+    if out is not None:
+        out.write_text(buf.getvalue(), encoding="utf-8")
+        click.echo(f"baseline: {len(result.findings)} findings -> {out}", err=True)
+    else:
+        click.echo(buf.getvalue(), nl=False)
+    sys.exit(EXIT_CLEAN)
 
 
 def exit_code(findings: list, fail_on: str) -> int:

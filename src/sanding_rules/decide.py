@@ -8,11 +8,13 @@ is evaluated, also through durable-rules, over facts joined per request: the req
 facts, its findings with the request applied, and its assessment (grade, open errors, the
 "退二进一" allowance from the movements table).
 
-Everything expensive happens once, in `Decider.__init__`: the fact tables are built, every fact
-row's engine fields (derived ones included) are computed vectorised over whole tables, fact rows
-are indexed by unit, and the rules and the policy are compiled into durable-rules RuleSets. A
-decision then slices the unit's few rows, rebuilds only the rows the request changes (with the
-same vectorised code, on frames of a row or two) and runs two small engine sessions.
+Everything expensive happens once, in `Decider.__init__`: fact rows are indexed by unit, every
+engine field (derived ones included) is computed vectorised over whole tables, every unit's
+findings on the data as it is are found (vectorised), and the rules and the policy are compiled
+into durable-rules RuleSets. A rule judges one fact at a time, so a decision only rebuilds the
+rows the request changes or adds (with the same vectorised code, on a row or two, no pandas),
+runs them through durable-rules, keeps the unit's other findings, and runs one small engine
+session for the policy.
 """
 
 from __future__ import annotations
@@ -391,19 +393,6 @@ def _typed_frame(types: Mapping[str, str], rows: list[Mapping[str, Any]]) -> pd.
     return pd.DataFrame(columns, index=range(len(rows)))
 
 
-def _encode_plain(value: Any, type_: str) -> Any:
-    """A plain value as the engine gets it (what expr.column_value + engine_value give)."""
-    if value is None:
-        return None
-    if type_ == N:
-        return None if math.isnan(value) else float(value)
-    if type_ == B:
-        return 1.0 if value else 0.0
-    if type_ == D:
-        return expr.day_number(value)
-    return str(value)
-
-
 def _encode_values(fact_type: str, columns: list[tuple[str, expr.Value]], n: int) -> list[dict]:
     """Engine facts from vectorised values (same encoding as expr.engine_value)."""
     facts: list[dict] = [{_TYPE: fact_type} for _ in range(n)]
@@ -525,7 +514,6 @@ class Decider:
         policy: Policy,
         grades: GradeBook,
         overrides: Overrides | None = None,
-        label: str | None = None,
     ) -> None:
         self.dataset = dataset
         self.facts = facts
@@ -535,7 +523,6 @@ class Decider:
         self.policy = policy
         self.grades = grades
         self.overrides = overrides or Overrides()
-        self.label = label or str(dataset.path)
         unit = facts["unit"]
         self.unit_pos: dict[str, int] = {u: i for i, u in enumerate(unit["unit_id"].tolist())}
         self._unit_kinds = unit["kind"].to_numpy(dtype=object)
@@ -776,6 +763,8 @@ class Decider:
             for c in part.changes:
                 if c.pos is None:
                     row = _typed_frame(FACT_FIELDS[fact_type], [c.set])
+                    row["_row"] = 0  # a new row has no source row: "the request", row 0
+                    row["_file"] = "request"
                 else:
                     row = table.iloc[[c.pos]].reset_index(drop=True)
                     for name, value in c.set.items():
@@ -818,20 +807,12 @@ class Decider:
             out.append((c.rule, c.params, match.facts["m"]["_src"]))
         return out
 
-    def _subject(self, rule: Rule, params: dict, source: tuple) -> str:
-        fact_type, cols, row, _ = source
-        node = rule.subject
-        if isinstance(node, expr.Const):
-            return str(node.value)
-        if cols is None:
-            pos = np.array([row], dtype="int64")
-            base = self._base[fact_type]
-            cols = expr.Columns(
-                {name: expr.Value(v.data[pos], v.null[pos], v.type) for name, v in base.items()}, 1
-            )
-            row = 0
+    def _subject(self, rule: Rule, params: dict, cols: expr.Columns, row: int) -> str:
+        """A finding's subject on a rebuilt row."""
+        if isinstance(rule.subject, expr.Const):
+            return str(rule.subject.value)
         ctx = expr.Context(params, self.as_of)
-        return str(_values(node, cols, rule.scope(params), ctx)[row])
+        return str(_values(rule.subject, cols, rule.scope(params), ctx)[row])
 
     def findings_after(self, req: Request) -> list[WhatIfFinding]:
         """The unit's findings with the request applied: the rows the request rebuilds (changed
@@ -841,12 +822,10 @@ class Decider:
         out = [f for t, pos, f in self._baseline.get(req.unit_id, []) if (t, pos) not in rebuilt]
         changed = {t: Rows(_EMPTY, part.changes) for t, part in rows.items() if part.changes}
         matches = self.evaluate_rows(req.unit_id, changed)
-        for rule, params, source in matches:
-            subject = self._subject(rule, params, source)
+        for rule, params, (_type, cols, row, _rebuilt) in matches:
+            subject = self._subject(rule, params, cols, row)
             dismissed = fingerprint(rule.id, req.unit_id, subject) in self.grades.dismissed
-            out.append(
-                WhatIfFinding(rule.id, rule.severity, rule.action, subject, source[3], dismissed)
-            )
+            out.append(WhatIfFinding(rule.id, rule.severity, rule.action, subject, True, dismissed))
         out.sort(key=lambda f: (f.rule, f.subject))
         return out
 
@@ -905,19 +884,15 @@ class Decider:
                     "counted": 0.0,
                 }
             )
-        open_errors = sorted(
-            {f.rule for f in findings if f.severity == "error" and not f.dismissed}
-        )
+        errors = [f.rule for f in findings if f.severity == "error" and not f.dismissed]
         departures, hires, allowance = self._allowance(req, grade)
         assessment = {
             "unit_id": uid,
             "grade": grade.grade if grade else None,
             "audited_on": grade.audited_on if grade else None,
             "grade_source": grade.source if grade else None,
-            "open_errors": float(
-                sum(1 for f in findings if f.severity == "error" and not f.dismissed)
-            ),
-            "error_rules": ", ".join(open_errors) or None,
+            "open_errors": float(len(errors)),
+            "error_rules": ", ".join(sorted(set(errors))) or None,
             "departures": departures,
             "hires": hires,
             "allowance": allowance,
@@ -944,25 +919,22 @@ class Decider:
         }
 
     def _engine_policy_facts(self, plain: dict[str, list[dict]]) -> list[dict]:
+        """The policy's facts as the engine gets them, each keeping its plain values."""
         facts: list[dict] = []
         params = self.policy.parameters
+        ctx = expr.Context(params, self.as_of)
         for fact_type, rows in plain.items():
+            if not rows:
+                continue
             types = POLICY_FACTS[fact_type]
-            derived = self.policy.derived.get(fact_type, {})
-            derived_values: dict[str, expr.Value] = {}
-            if derived and rows:
-                frame = _columns_from_plain(types, rows)
-                scope = expr.Scope(types, params)
-                ctx = expr.Context(params, self.as_of)
-                derived_values = {
-                    n: expr.evaluate(node, frame, scope, ctx) for n, node in derived.items()
-                }
-            for i, row in enumerate(rows):
-                fact: dict[str, Any] = {_TYPE: fact_type, expr.TRUE_FIELD: True, "_plain": row}
-                for name, type_ in types.items():
-                    fact[name] = _encode_plain(row.get(name), type_)
-                for name, value in derived_values.items():
-                    fact[name] = expr.engine_value(value, i)
+            cols = _columns_from_plain(types, rows)
+            values = list(cols.values.items())
+            scope = expr.Scope(types, params)
+            for name, node in self.policy.derived.get(fact_type, {}).items():
+                values.append((name, expr.evaluate(node, cols, scope, ctx)))
+            for fact, row in zip(_encode_values(fact_type, values, len(rows)), rows, strict=True):
+                fact[expr.TRUE_FIELD] = True
+                fact["_plain"] = row
                 facts.append(fact)
         return facts
 
@@ -1199,6 +1171,4 @@ def load_decider(config: DeciderConfig) -> Decider:
             runnable.append(rule)
         else:
             skipped.append(why)
-    return Decider(
-        dataset, facts, runnable, skipped, policy, grades, config.overrides, str(config.data)
-    )
+    return Decider(dataset, facts, runnable, skipped, policy, grades, config.overrides)

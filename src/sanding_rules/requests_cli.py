@@ -86,16 +86,17 @@ def _common(func):
 
 def render_table(result: dict[str, Any], lang: str) -> str:
     """Decisions as text for a terminal."""
+    from .codes import label
     from .requests import REQUEST_TYPES
 
     lines = []
     for d in result["decisions"]:
         what = REQUEST_TYPES.label(d["type"], lang)
-        target = d.get("category") or d.get("level") or ""
-        if target:
-            from .codes import label
-
-            target = " " + label("category" if d.get("category") else "level", target, lang)
+        target = ""
+        if d.get("category"):
+            target = " " + label("category", d["category"], lang)
+        elif d.get("level"):
+            target = " " + label("level", d["level"], lang)
         head = (
             f"{d['request_id']}  {d['unit_id']} {d.get('unit_name') or ''}  "
             f"{what}{target} ×{d['count']}  →  {d['decision_label']} ({d['decision']})"

@@ -273,6 +273,15 @@ class UnitScore:
         }
 
 
+def round_half_up(values: np.ndarray) -> np.ndarray:
+    """Round to cents, halves up, as a hand score sheet (and Excel's ROUND) does.
+
+    np.round rounds the binary value: 11.145 is stored as 11.14499…, so it gives 11.14. The
+    product with 100 is first rounded to 6 decimals to undo that representation error.
+    """
+    return np.floor(np.round(np.asarray(values, dtype="float64") * 100.0, 6) + 0.5) / 100.0
+
+
 def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:
     """Rounded floats as a list, NaN as None."""
     out = np.round(values, decimals).astype(object)
@@ -511,7 +520,7 @@ def score_units(
                 "en": f"deductions total {_num(round(taken[r, j], 2))}, more than is left: 0",
             },
         )
-    values = np.round(np.clip(raw, 0.0, maxima), 2) + 0.0  # + 0.0: no negative zeros
+    values = round_half_up(np.clip(raw, 0.0, maxima)) + 0.0  # + 0.0: no negative zeros
     table = ScoreTable(model, unit_ids, values, measured, notes, ded)
     totals = table.total.tolist()
     return {uid: UnitScore(uid, totals[i], table, i) for i, uid in enumerate(unit_ids.tolist())}

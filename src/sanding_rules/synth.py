@@ -1,8 +1,9 @@
 """Deterministic synthetic staffing datasets (三定 audits) for tests and benchmarks.
 
 `generate()` builds county-style units with quotas, leader quotas, internal
-bodies, duties, a roster, payroll, workload and movements, all in canonical
-English columns and codes (data contract v1). Most units are clean; a
+bodies, duties, a roster, payroll, workload and movements, plus the evaluation
+model's inputs (given indicator scores and a satisfaction survey), all in
+canonical English columns and codes (data contract v1). Most units are clean; a
 controlled fraction carries planted violations of every Q, L, B and P rule,
 including the edge cases at each threshold, listed in `SynthDataset.planted`.
 `write()` saves a dataset as CSV (UTF-8, UTF-8 with BOM, or GB18030 with
@@ -38,6 +39,8 @@ TABLES = (
     "payroll",
     "workload",
     "movements",
+    "scores",
+    "survey",
 )
 STYLES = ("csv", "csv-gbk-zh", "xlsx", "workbook", "csv-bom")
 WORKBOOK_NAME = "dataset.xlsx"
@@ -132,6 +135,15 @@ ZH_HEADERS: dict[str, dict[str, str]] = {
         "date": "日期",
         "category": "编制类型",
     },
+    "scores": {"unit_id": "单位代码", "indicator": "指标", "value": "得分", "note": "备注"},
+    "survey": {
+        "respondent_id": "答卷编号",
+        "unit_id": "单位代码",
+        "item_id": "题目编号",
+        "score": "得分",
+        "respondent_group": "答卷人类别",
+        "reverse": "反向计分",
+    },
 }
 
 _KIND_ZH = {"party_gov": "党政机关", "civil_ref": "参公事业单位", "institution": "事业单位"}
@@ -177,6 +189,7 @@ ZH_LABELS: dict[str, dict[str, dict[str, str]]] = {
         },
     },
     "movements": {"direction": {"in": "进", "out": "出"}, "category": _CATEGORY_ZH},
+    "survey": {"reverse": {"true": "是", "false": "否"}},
 }
 # Which date columns a Chinese export writes the Chinese way, and how.
 _ZH_DATES = {
@@ -489,6 +502,9 @@ class SynthDataset:
     payroll: pd.DataFrame
     workload: pd.DataFrame
     movements: pd.DataFrame
+    # Inputs of the evaluation model: given indicator scores and satisfaction survey answers.
+    scores: pd.DataFrame
+    survey: pd.DataFrame
     # One row per planted case: scenario, rule, unit_id, subject, expect (a finding
     # is due when True; False marks an edge case that must stay quiet), note.
     planted: pd.DataFrame
@@ -2744,6 +2760,95 @@ def _workload_frame(b: _Builder, duties: pd.DataFrame, counted: np.ndarray) -> p
     return frame.iloc[order].reset_index(drop=True)
 
 
+# ---------------------------------------------------------------- score inputs
+
+# Level-3 indicator ids of the default model's given scores (as in the audit JSON breakdown).
+SCORE_INDICATORS = ("party_management", "annual_report", "reform_tasks", "performance", "targets")
+SURVEY_ITEMS = ("S01", "S02", "S03", "S04", "S05", "S06")
+SURVEY_REVERSE = np.array([False, False, False, False, True, True])  # negatively worded
+RESPONDENT_GROUPS = np.array(["服务对象", "干部职工", "两代表一委员"], dtype=object)
+# indicator: (maximum, share of units listed, mean loss, loss per sd of quality, noise, note)
+_GIVEN = {
+    "party_management": (5.0, 0.9, 1.6, 1.0, 0.8, "机构编制事项未按规定报党委研究"),
+    "annual_report": (3.0, 0.9, 0.8, 0.7, 0.6, "机构编制年度报告报送不及时或不完整"),
+    "reform_tasks": (2.0, 0.8, 0.7, 0.5, 0.4, "改革任务未按期完成"),
+}
+_TROUBLED = 0.04  # share of units that do badly on everything
+
+
+def _score_inputs(b: _Builder) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The scores and survey tables, from their own random stream.
+
+    Each active unit has a latent quality (standard normal; a few "troubled" units far
+    below) that drives all its given scores and its survey answers, so good units tend
+    to be good everywhere. Party management, annual report and reform tasks are listed
+    for 80-90 % of units, in half points below the maximum where something was wrong,
+    with a note (units not listed get full marks); the annual assessment (performance,
+    0-100, spread over 60-98) for about 96 %; unit-specific targets (1-6 in half
+    points, above the maximum of 5 now and then: the model caps them) for about 80 %.
+    About 94 % of units have a satisfaction survey: 3-6 respondents each answering six
+    5-point items, two of them reverse worded (stored as answered, so 6 - x is the
+    satisfaction), about 3 % of answers skipped. Calibrated so that a county of a few
+    hundred units has grades A, B and C and the 30 % A-share cap binds in some seeds only.
+    """
+    rng = np.random.default_rng([b.seed, 0x5C0])
+    n = b.n
+    alive = np.asarray(b.status == "active", dtype=bool)
+    quality = rng.standard_normal(n) - (rng.random(n) < _TROUBLED) * rng.uniform(2.0, 3.5, n)
+    parts: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
+    for k, (indicator, (top, share, loss, slope, noise, note)) in enumerate(_GIVEN.items()):
+        listed = (rng.random(n) < share) & alive
+        lost = np.maximum(0.0, loss - slope * quality + rng.normal(0, noise, n))
+        value = np.clip(top - np.round(lost * 2) / 2, 0, top)
+        if indicator == "annual_report":
+            value[rng.random(n) < 0.02] = 0.0  # not submitted
+        notes = np.where(value < top, note, None)
+        parts.append((np.flatnonzero(listed), k, value[listed], notes[listed]))
+    assessed = (rng.random(n) < 0.96) & alive
+    perf = np.clip(np.round(74 + 9 * quality + rng.normal(0, 3, n), 1), 60.0, 98.0)
+    parts.append((np.flatnonzero(assessed), 3, perf[assessed], np.full(assessed.sum(), None)))
+    targeted = (rng.random(n) < 0.8) & alive
+    target = np.clip(np.round((2.8 + 0.9 * quality + rng.normal(0, 0.7, n)) * 2) / 2, 1.0, 6.0)
+    parts.append((np.flatnonzero(targeted), 4, target[targeted], np.full(targeted.sum(), None)))
+    unit = np.concatenate([p[0] for p in parts])
+    which = np.concatenate([np.full(len(p[0]), p[1], dtype=np.int64) for p in parts])
+    order = np.lexsort((which, unit))
+    scores = pd.DataFrame(
+        {
+            "unit_id": pd.Series(b.unit_ids[unit[order]], dtype="str"),
+            "indicator": pd.Series(
+                np.array(SCORE_INDICATORS, dtype=object)[which[order]], dtype="str"
+            ),
+            "value": np.concatenate([p[2] for p in parts])[order].astype(np.float64),
+            "note": pd.Series(np.concatenate([p[3] for p in parts])[order], dtype="str"),
+        }
+    )
+
+    surveyed = (rng.random(n) < 0.94) & alive
+    respondents = rng.integers(3, 7, n)
+    mood = 3.3 + 0.55 * quality + rng.normal(0, 0.3, n)
+    resp_unit = np.repeat(np.flatnonzero(surveyed), respondents[surveyed])
+    n_resp, n_items = len(resp_unit), len(SURVEY_ITEMS)
+    group = rng.choice(len(RESPONDENT_GROUPS), n_resp, p=[0.6, 0.3, 0.1])
+    felt = np.clip(np.rint(mood[resp_unit][:, None] + rng.normal(0, 0.8, (n_resp, n_items))), 1, 5)
+    answer = np.where(SURVEY_REVERSE[None, :], 6 - felt, felt).astype(np.int64)
+    answered = (rng.random((n_resp, n_items)) >= 0.03).ravel()
+    resp = np.repeat(np.arange(n_resp), n_items)[answered]
+    item = np.tile(np.arange(n_items), n_resp)[answered]
+    width = max(6, len(str(n_resp)))
+    survey = pd.DataFrame(
+        {
+            "respondent_id": pd.Series(_fmt_ids("R", resp + 1, width), dtype="str"),
+            "unit_id": pd.Series(b.unit_ids[resp_unit[resp]], dtype="str"),
+            "item_id": pd.Series(np.array(SURVEY_ITEMS, dtype=object)[item], dtype="str"),
+            "score": answer.ravel()[answered],
+            "respondent_group": pd.Series(RESPONDENT_GROUPS[group[resp]], dtype="str"),
+            "reverse": SURVEY_REVERSE[item],
+        }
+    )
+    return scores, survey
+
+
 def _finish(b: _Builder) -> SynthDataset:
     # Extra rows a rolled-back scenario left, and the people of shell units, are not listed.
     keep = ~((b.slot == 4) & (b.status_arr <= _LONG_LEAVE)) & ~b.dropped
@@ -2841,6 +2946,7 @@ def _finish(b: _Builder) -> SynthDataset:
     )
     duties = _duties_frame(b)
     workload = _workload_frame(b, duties, counted)
+    scores, survey = _score_inputs(b)
     planted = [(s, r, str(b.unit_ids[u]), subj, e, note) for s, r, u, subj, e, note in b.planted]
     planted += [
         (s, r, str(b.unit_ids[u]), str(person_ids[row]), e, note)
@@ -2863,6 +2969,8 @@ def _finish(b: _Builder) -> SynthDataset:
         payroll=payroll,
         workload=workload,
         movements=movements,
+        scores=scores,
+        survey=survey,
         planted=planted_df,
         as_of=b.as_of,
         seed=b.seed,

@@ -6,6 +6,7 @@ import csv
 import json
 
 from ..audit import AuditResult
+from ..baseline import Triage
 from . import evidence_for_output
 
 HEADERS = {
@@ -22,6 +23,12 @@ HEADERS = {
         "文件",
         "行号",
         "指纹",
+        "状态",
+        "基线",
+        "豁免批准文号",
+        "豁免批准人",
+        "豁免有效期至",
+        "豁免理由",
     ],
     "en": [
         "rule",
@@ -36,15 +43,29 @@ HEADERS = {
         "file",
         "rows",
         "fingerprint",
+        "status",
+        "baseline",
+        "waiver_doc_no",
+        "waiver_approver",
+        "waiver_expires",
+        "waiver_reason",
     ],
 }
 
 
-def write_csv(result: AuditResult, out, lang: str = "zh", show_ids: bool = False) -> None:
-    """Write the findings as CSV to a text stream."""
+def write_csv(
+    result: AuditResult,
+    out,
+    lang: str = "zh",
+    show_ids: bool = False,
+    triage: Triage | None = None,
+) -> None:
+    """Write the findings as CSV to a text stream (status: new, known or waived)."""
+    triage = triage or Triage()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADERS[lang])
     for f in result.findings:
+        w = triage.waiver(f)
         writer.writerow(
             [
                 f.rule,
@@ -59,5 +80,11 @@ def write_csv(result: AuditResult, out, lang: str = "zh", show_ids: bool = False
                 f.source.get("file", ""),
                 " ".join(str(r) for r in f.source.get("rows", [])),
                 f.fingerprint,
+                triage.status(f),
+                triage.baseline_state(f) or "",
+                w.doc_no if w else "",
+                w.approver if w else "",
+                w.expires.isoformat() if w else "",
+                w.reason if w else "",
             ]
         )

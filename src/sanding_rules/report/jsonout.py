@@ -7,15 +7,21 @@ from collections import defaultdict
 from typing import Any
 
 from ..audit import AuditResult
+from ..baseline import Triage
 from ..findings import Finding
 from ..score import units_json
 from . import evidence_for_output
 
 
 def finding_json(
-    result: AuditResult, f: Finding, lang: str, show_ids: bool, deducted: dict
+    result: AuditResult,
+    f: Finding,
+    lang: str,
+    show_ids: bool,
+    deducted: dict,
+    triage: Triage | None = None,
 ) -> dict[str, Any]:
-    """One finding with its verdict and the points it took off."""
+    """One finding with its verdict, the points it took off and its CI status."""
     obj = f.to_json(lang)
     obj["evidence"] = evidence_for_output(f, show_ids)
     v = result.verdicts.get(f.fingerprint)
@@ -24,16 +30,24 @@ def finding_json(
     obj["reviewer"] = v.reviewer if v else None
     obj["reviewed_on"] = v.date.isoformat() if v else None
     obj["deducted"] = round(deducted.get(f.fingerprint, 0.0), 4)
+    triage = triage or Triage()
+    waiver = triage.waiver(f)
+    obj["status"] = triage.status(f)  # new | known | waived
+    obj["baseline"] = triage.baseline_state(f)  # known | new | None without --baseline
+    obj["waived"] = waiver.stamp() if waiver else None
     return obj
 
 
-def audit_json(result: AuditResult, lang: str = "zh", show_ids: bool = False) -> dict[str, Any]:
-    """The audit as the contract's JSON object."""
+def audit_json(
+    result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
+) -> dict[str, Any]:
+    """The audit as the contract's JSON object (with CI status under a baseline and waivers)."""
+    triage = triage or Triage()
     per_unit: dict[str, list[Finding]] = defaultdict(list)
     for f in result.findings:
         per_unit[f.unit_id].append(f)
     deducted = result.deducted()
-    findings = [finding_json(result, f, lang, show_ids, deducted) for f in result.findings]
+    findings = [finding_json(result, f, lang, show_ids, deducted, triage) for f in result.findings]
     scored = units_json(result.scores, lang)
     unit_frame = result.facts["unit"]
     units = []
@@ -66,6 +80,9 @@ def audit_json(result: AuditResult, lang: str = "zh", show_ids: bool = False) ->
         "findings": findings,
         "units": units,
         "adjudications_unmatched": [v.to_json() for v in result.unmatched_verdicts],
+        "waivers_expired": triage.expired_json(),
+        "waivers_unmatched": triage.unmatched_json(),
+        "baseline_fixed": triage.fixed_json(),
         "summary": {
             "units": result.units,
             "people": result.people,
@@ -74,11 +91,18 @@ def audit_json(result: AuditResult, lang: str = "zh", show_ids: bool = False) ->
             "by_rule": result.by_rule(),
             "by_severity": result.by_severity(),
             "by_grade": result.by_grade(),
+            **triage.counts(result.findings),  # new, known, waived, baseline_fixed
         },
     }
 
 
-def write_json(result: AuditResult, out, lang: str = "zh", show_ids: bool = False) -> None:
+def write_json(
+    result: AuditResult,
+    out,
+    lang: str = "zh",
+    show_ids: bool = False,
+    triage: Triage | None = None,
+) -> None:
     """Write the audit JSON to a text stream."""
-    json.dump(audit_json(result, lang, show_ids), out, ensure_ascii=False, indent=1)
+    json.dump(audit_json(result, lang, show_ids, triage), out, ensure_ascii=False, indent=1)
     out.write("\n")

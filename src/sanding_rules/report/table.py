@@ -7,6 +7,7 @@ import unicodedata
 from collections import defaultdict
 
 from ..audit import AuditResult
+from ..baseline import Triage
 from ..findings import Finding
 from ..rulefile import SEVERITY_RANK
 from . import SEVERITY_LABELS, action_label, evidence_for_output, unit_actions
@@ -44,6 +45,24 @@ T = {
         "zh": "核实结论未对应任何问题：{n} 条（指纹 {fps}）",
         "en": "verdicts matching no finding: {n} (fingerprints {fps})",
     },
+    "ci": {
+        "zh": "新增问题 {new} 项，基线已知 {known} 项，已豁免 {waived} 项",
+        "en": "{new} new findings, {known} known (in the baseline), {waived} waived",
+    },
+    "fixed": {
+        "zh": "基线中已不存在（已整改）{n} 项",
+        "en": "{n} baseline findings no longer found",
+    },
+    "w_expired": {
+        "zh": "豁免已过期：第{entry}条 {sel}（{doc}，有效期至{expires}）",
+        "en": "waiver expired: entry {entry} {sel} ({doc}, expired {expires})",
+    },
+    "w_unmatched": {
+        "zh": "豁免未对应任何问题：第{entry}条 {sel}（{doc}）",
+        "en": "waiver matching no finding: entry {entry} {sel} ({doc})",
+    },
+    "known": {"zh": "基线已知", "en": "known"},
+    "waived": {"zh": "已豁免 {doc}", "en": "waived {doc}"},
 }
 LOWEST = 15
 
@@ -81,7 +100,11 @@ def _rows_text(rows: list[int], lang: str) -> str:
 
 
 def render_table(
-    result: AuditResult, lang: str = "zh", show_ids: bool = False, cols: int | None = None
+    result: AuditResult,
+    lang: str = "zh",
+    show_ids: bool = False,
+    cols: int | None = None,
+    triage: Triage | None = None,
 ) -> str:
     """The whole report as text that fits the terminal."""
     cols = cols or max(60, min(shutil.get_terminal_size((100, 24)).columns, 140))
@@ -107,6 +130,8 @@ def render_table(
     if result.unmatched_verdicts:
         fps = ", ".join(v.fingerprint for v in result.unmatched_verdicts[:5])
         out.append(T["unmatched"][lang].format(n=len(result.unmatched_verdicts), fps=fps))
+    if triage is not None:
+        out.extend(_ci_lines(result, triage, lang))
     out.append("")
     out.extend(_lowest(result, lang))
     titles = {r.id: r.title[lang] for r in result.rules}
@@ -155,6 +180,12 @@ def render_table(
         for f in fs:
             label = SEVERITY_LABELS[f.severity][lang]
             mark = "" if result.counts(f) else f" [{T['dismissed'][lang]}]"
+            if triage is not None:
+                w = triage.waiver(f)
+                if w is not None:
+                    mark += f" [{T['waived'][lang].format(doc=w.doc_no)}]"
+                elif triage.baseline_state(f) == "known":
+                    mark += f" [{T['known'][lang]}]"
             out.append(f"  [{label}]{mark} {f.rule} {f.subject} → {action_label(f.action, lang)}")
             for line in wrap(f.messages[lang], body):
                 out.append(indent + line)
@@ -171,6 +202,23 @@ def render_table(
             for line in wrap(f"{T['basis'][lang]}: {f.basis[lang]}", body):
                 out.append(indent + line)
     return "\n".join(out) + "\n"
+
+
+def _ci_lines(result: AuditResult, triage: Triage, lang: str) -> list[str]:
+    """New, known and waived counts; fixed baseline findings; expired and unmatched waivers."""
+    counts = triage.counts(result.findings)
+    out = [T["ci"][lang].format(**counts)]
+    if counts["baseline_fixed"]:
+        out.append(T["fixed"][lang].format(n=counts["baseline_fixed"]))
+    for w, _ in triage.waivers.expired:
+        out.append(
+            T["w_expired"][lang].format(
+                entry=w.entry, sel=w.selector(), doc=w.doc_no, expires=w.expires.isoformat()
+            )
+        )
+    for w in triage.waivers.unmatched:
+        out.append(T["w_unmatched"][lang].format(entry=w.entry, sel=w.selector(), doc=w.doc_no))
+    return out
 
 
 def _score(result: AuditResult, unit_id: str) -> float:

@@ -1,0 +1,257 @@
+"""A self-contained HTML report (`--format html`) for the office's leaders.
+
+One file that works offline: the CSS and JavaScript are inline (html_assets.py), the audit
+is an inline JSON blob, the charts are SVG drawn by the page, and a Content-Security-Policy
+forbids every network load (default-src 'none'; the script and style are allowed by their
+hashes; images only from data: URIs). Text uses the system's CJK fonts.
+
+Chinese by default (or --lang), with a switch to English. It shows the summary, the grade
+distribution and the findings by rule as charts, a unit table that can be sorted and filtered
+(by text, grade, rule and CI status), and for each unit its score breakdown (level 1, 2 and
+3), findings with evidence and source rows, legal basis, waiver or baseline status, and the
+recommended actions. ID numbers are masked unless --show-id-numbers (the same values as the
+JSON report). The page's script inserts data only as text (textContent), never as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from ..audit import AuditResult
+from ..baseline import Triage
+from ..rulefile import ACTIONS
+from . import SEVERITY_LABELS
+from .html_assets import CSS, JS
+from .jsonout import audit_json
+from .locate import Locator
+
+MAX_PLACES = 30  # source runs shown per finding (the rest are counted)
+
+
+def _skeleton(units: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The model's indicator tree (titles, descriptions), shared by every unit.
+
+    Returns the node list (each: key, level, title, and for indicators method and description)
+    and key -> index. Units refer to nodes by index, so titles are written once.
+    """
+    nodes: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+
+    def add(key: str, level: int, node: dict[str, Any]) -> None:
+        if key in index:
+            return
+        index[key] = len(nodes)
+        entry: dict[str, Any] = {"k": key, "l": level, "t": node.get("title") or {}}
+        if level == 3:
+            entry["m"] = node.get("method")
+            entry["d"] = node.get("description") or {}
+        nodes.append(entry)
+
+    for unit in units:
+        for l1 in unit.get("breakdown") or []:
+            k1 = l1["id"]
+            add(k1, 1, l1)
+            for l2 in l1.get("items") or []:
+                k2 = f"{k1}/{l2['id']}"
+                add(k2, 2, l2)
+                for ind in l2.get("indicators") or []:
+                    add(f"{k2}/{ind['id']}", 3, ind)
+    return nodes, index
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, float):
+        return round(x, 4)
+    return x
+
+
+def _breakdown(unit: dict[str, Any], index: dict[str, int]) -> list[list[Any]]:
+    """A unit's breakdown as flat rows: [node, score, max] (+ measured, peer average, note,
+    deductions [[fingerprint, rule, amount, verdict]] for indicators)."""
+    rows: list[list[Any]] = []
+    for l1 in unit.get("breakdown") or []:
+        k1 = l1["id"]
+        rows.append([index[k1], _num(l1.get("score")), _num(l1.get("max"))])
+        for l2 in l1.get("items") or []:
+            k2 = f"{k1}/{l2['id']}"
+            rows.append([index[k2], _num(l2.get("score")), _num(l2.get("max"))])
+            for ind in l2.get("indicators") or []:
+                note = ind.get("note")
+                rows.append(
+                    [
+                        index[f"{k2}/{ind['id']}"],
+                        _num(ind.get("score")),
+                        _num(ind.get("max")),
+                        _num(ind.get("measured")),
+                        _num(ind.get("peer_average")),
+                        {"zh": note.get("zh"), "en": note.get("en")} if note else None,
+                        [
+                            [
+                                d.get("fingerprint"),
+                                d.get("rule"),
+                                _num(d.get("amount")),
+                                d.get("verdict"),
+                            ]
+                            for d in ind.get("deductions") or []
+                        ],
+                    ]
+                )
+    return rows
+
+
+def report_data(
+    result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
+) -> dict[str, Any]:
+    """Everything the page shows, compact (a 5,000-unit county is a few megabytes)."""
+    triage = triage or Triage()
+    doc = audit_json(result, lang, show_ids, triage)
+    locator = Locator(result)
+    nodes, index = _skeleton(doc["units"])
+    fidx: dict[str, list[int]] = {}
+    findings = []
+    for i, (f, obj) in enumerate(zip(result.findings, doc["findings"], strict=True)):
+        places = locator.places(f)
+        findings.append(
+            {
+                "r": f.rule,
+                "v": f.severity,
+                "u": f.unit_id,
+                "s": f.subject,
+                "a": f.action,
+                "m": dict(f.messages),
+                "e": obj["evidence"],
+                "p": [[p.path, p.start, p.end, p.cell] for p in places[:MAX_PLACES]],
+                "pn": len(places),
+                "f": f.fingerprint,
+                "st": obj["status"],
+                "w": obj["waived"],
+                "vd": obj.get("verdict"),
+                "vr": obj.get("verdict_reason"),
+                "d": obj.get("deducted"),
+            }
+        )
+        fidx.setdefault(f.unit_id, []).append(i)
+    units = []
+    for u in doc["units"]:
+        reason = u.get("grade_reason") or {}
+        units.append(
+            {
+                "i": u["unit_id"],
+                "n": u.get("unit_name") or "",
+                "sc": u.get("score"),
+                "g": u.get("grade"),
+                "gr": {"zh": reason.get("zh"), "en": reason.get("en")} if reason else None,
+                "a": u.get("actions") or [],
+                "ad": [
+                    [a["action"], a["severity"], a.get("rules", []), len(a.get("findings", []))]
+                    for a in u.get("action_details") or []
+                ],
+                "f": fidx.get(u["unit_id"], []),
+                "b": _breakdown(u, index),
+            }
+        )
+    rules = {
+        r.id: {
+            "t": dict(r.title),
+            "v": r.severity,
+            "a": r.action,
+            "b": dict(r.basis),
+            "w": dict(r.rationale),
+        }
+        for r in result.rules
+    }
+    summary = doc["summary"]
+    return {
+        "lang": lang,
+        "meta": {
+            "as_of": doc["as_of"],
+            "dataset": doc["dataset"],
+            "model": doc.get("model"),
+            "units": summary["units"],
+            "people": summary["people"],
+            "findings": summary["findings"],
+            "dismissed": summary.get("findings_dismissed", 0),
+            "by_rule": summary["by_rule"],
+            "by_severity": summary["by_severity"],
+            "by_grade": summary["by_grade"],
+            "new": summary["new"],
+            "known": summary["known"],
+            "waived": summary["waived"],
+            "baseline_fixed": summary["baseline_fixed"],
+            "has_baseline": triage.baseline is not None,
+            "has_waivers": triage.waiver_file is not None,
+            "rules_evaluated": len(doc["rules_evaluated"]),
+        },
+        "rules": rules,
+        "not_evaluated": [
+            {"r": n["rule"], "why": n["reasons"]} for n in doc["rules_not_evaluated"]
+        ],
+        "actions": {k: dict(v) for k, v in ACTIONS.items()},
+        "severities": {k: dict(v) for k, v in SEVERITY_LABELS.items()},
+        "nodes": nodes,
+        "units": units,
+        "findings": findings,
+        "waivers_expired": doc["waivers_expired"],
+        "waivers_unmatched": doc["waivers_unmatched"],
+        "baseline_fixed": doc["baseline_fixed"],
+    }
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside a <script> element: no '<', '>' or '&' (so no '</script>' or '<!--')."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+TITLE = {"zh": "三定规则审计报告", "en": "Three-determinations audit report"}
+
+
+def csp() -> str:
+    """The page's Content-Security-Policy: nothing from the network, only its own code."""
+    return (
+        f"default-src 'none'; script-src {_hash(JS)}; style-src {_hash(CSS)}; "
+        "img-src data:; font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_html(
+    result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
+) -> str:
+    """The whole report as one HTML document."""
+    data = report_data(result, lang, show_ids, triage)
+    title = f"{TITLE[lang]} · {result.as_of.isoformat()}"
+    html_lang = "zh-CN" if lang == "zh" else "en"
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{html_lang}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp()}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        f"<title>{_escape(title)}</title>\n"
+        f"<style>{CSS}</style>\n</head>\n<body>\n"
+        '<noscript><p class="noscript">本报告需要启用 JavaScript 查看。'
+        "This report needs JavaScript.</p></noscript>\n"
+        '<div id="app"></div>\n'
+        f'<script type="application/json" id="sanding-data">{script_json(data)}</script>\n'
+        f"<script>{JS}</script>\n</body>\n</html>\n"
+    )
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
