@@ -140,7 +140,7 @@ def free_port() -> int:
 
 
 def over_http(data: Path, grades: Path, requests: list[dict], rate: float, seconds: float) -> dict:
-    import httpx
+    import http.client
 
     port = free_port()
     code = "from sanding_rules.requests_cli import serve_command; serve_command()"
@@ -150,24 +150,37 @@ def over_http(data: Path, grades: Path, requests: list[dict], rate: float, secon
     proc = subprocess.Popen(
         args, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )
-    url = f"http://127.0.0.1:{port}"
     try:
         t0 = time.perf_counter()
         while True:
             try:
-                httpx.get(url + "/healthz", timeout=1)
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                probe.request("GET", "/healthz")
+                probe.getresponse().read()
+                probe.close()
                 break
-            except httpx.TransportError:
+            except OSError:
                 if proc.poll() is not None or time.perf_counter() - t0 > 600:
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.5)
         startup = time.perf_counter() - t0
         local = threading.local()
 
-        def session() -> httpx.Client:
-            if not hasattr(local, "client"):
-                local.client = httpx.Client(base_url=url, timeout=30)
-            return local.client
+        def post(req: dict) -> tuple[int, dict]:
+            # One keep-alive connection per worker (the standard library's client: the load
+            # generator shares the machine with the server, so it should cost little).
+            if not hasattr(local, "conn"):
+                local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            body = json.dumps(req).encode()
+            headers = {"Content-Type": "application/json"}
+            try:
+                local.conn.request("POST", "/v1/decisions", body, headers)
+                r = local.conn.getresponse()
+                return r.status, json.loads(r.read())
+            except (OSError, http.client.HTTPException):
+                local.conn.close()
+                del local.conn
+                raise
 
         total = int(rate * seconds)
         latencies: list[float] = []
@@ -177,9 +190,9 @@ def over_http(data: Path, grades: Path, requests: list[dict], rate: float, secon
 
         def job(req: dict, scheduled: float) -> None:
             try:
-                r = session().post("/v1/decisions", json=req)
-                ok = r.status_code == 200 and not r.json()["errors"]
-            except httpx.HTTPError:
+                status, answer = post(req)
+                ok = status == 200 and not answer["errors"]
+            except (OSError, http.client.HTTPException, ValueError):
                 ok = False
             elapsed = (time.perf_counter() - scheduled) * 1000
             with lock:
@@ -197,7 +210,7 @@ def over_http(data: Path, grades: Path, requests: list[dict], rate: float, secon
             def warm(k: int) -> None:
                 barrier.wait()
                 for req in requests[k * 3 : k * 3 + 3]:
-                    session().post("/v1/decisions", json=req)
+                    post(req)
 
             list(pool.map(warm, range(32)))
             start = time.perf_counter() + 0.5

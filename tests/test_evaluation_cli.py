@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from sanding_rules.cli import EXIT_BAD_INPUT, main
+from sanding_rules.report.breakdown import full_breakdown
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "fixtures" / "mini"
@@ -33,8 +34,8 @@ def unit(data: dict, uid: str) -> dict:
     return next(u for u in data["units"] if u["unit_id"] == uid)
 
 
-def level3(u: dict) -> list[dict]:
-    return [i for d in u["breakdown"] for item in d["items"] for i in item["indicators"]]
+def level3(u: dict, data: dict) -> list[dict]:
+    return [i for d in full_breakdown(data, u) for item in d["items"] for i in item["indicators"]]
 
 
 def test_every_unit_is_scored_graded_and_its_score_is_its_breakdown() -> None:
@@ -50,8 +51,8 @@ def test_every_unit_is_scored_graded_and_its_score_is_its_breakdown() -> None:
             "veto",
             "cap",
         )
-        assert round(sum(i["score"] for i in level3(u)), 2) == pytest.approx(u["score"])
-        for d in u["breakdown"]:
+        assert round(sum(i["score"] for i in level3(u, data)), 2) == pytest.approx(u["score"])
+        for d in full_breakdown(data, u):
             assert round(sum(item["score"] for item in d["items"]), 2) == pytest.approx(d["score"])
 
 
@@ -73,8 +74,8 @@ def test_a_dismissal_restores_exactly_its_deduction_and_unmatched_verdicts_are_r
     assert f["verdict"] == "dismissed" and f["deducted"] == 0 and f["reviewer"] == "张三"
     old, new = unit(base, target["unit_id"]), unit(after, target["unit_id"])
     ind = target["indicator"]
-    old_ind = next(i for i in level3(old) if i["id"] == ind)
-    new_ind = next(i for i in level3(new) if i["id"] == ind)
+    old_ind = next(i for i in level3(old, base) if i["id"] == ind)
+    new_ind = next(i for i in level3(new, after) if i["id"] == ind)
     # Clamping at 0 may hide part of a deduction; otherwise the score rises by exactly it.
     expected_gain = min(target["deducted"], old_ind["max"] - old_ind["score"])
     assert new_ind["score"] - old_ind["score"] == pytest.approx(expected_gain)

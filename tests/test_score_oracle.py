@@ -22,6 +22,7 @@ import yaml
 from sanding_rules import synth
 from sanding_rules.adjudicate import load_adjudications
 from sanding_rules.audit import run_audit
+from sanding_rules.report.breakdown import full_breakdown
 from sanding_rules.report.jsonout import audit_json
 from sanding_rules.rulefile import load_rules
 
@@ -49,7 +50,10 @@ DATASETS = [
 
 def audit(folder: Path, adjudications: Path | None = None) -> dict:
     verdicts = load_adjudications(adjudications) if adjudications else None
-    return audit_json(run_audit(folder, RULES, AS_OF, verdicts=verdicts))
+    data = audit_json(run_audit(folder, RULES, AS_OF, verdicts=verdicts))
+    for unit in data["units"]:  # the report lists the model's shared fields once; join them
+        unit["breakdown"] = full_breakdown(data, unit)
+    return data
 
 
 def level3(unit: dict) -> dict[str, dict]:

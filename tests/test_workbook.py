@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from sanding_rules.audit import run_audit
+from sanding_rules.report.breakdown import full_breakdown
 from sanding_rules.report.jsonout import audit_json
 from sanding_rules.report.workbook import DEADLINE_DAYS, rows_text, write_workbook
 from sanding_rules.rulefile import ACTIONS, load_rules
@@ -95,8 +96,9 @@ def bare(audit: dict) -> dict:
 
 
 def scored(audit: dict) -> dict:
-    """The audit as the evaluation model will fill it: scores, grades, breakdown, verdicts."""
+    """An audit with hand-made scores, grades, full-form breakdowns and verdicts."""
     data = copy.deepcopy(audit)
+    data["model"] = None  # the breakdowns below carry their own titles and maxima
     by_unit: dict[str, list[dict]] = {}
     for i, f in enumerate(data["findings"]):
         f["verdict"] = ("confirmed", "dismissed", "confirmed")[i % 3]
@@ -434,7 +436,7 @@ def test_the_audit_json_as_it_is_built(audit, tmp_path: Path) -> None:
     indicators = sum(
         len(item["indicators"])
         for u in audit["units"]
-        for dim in u.get("breakdown") or []
+        for dim in full_breakdown(audit, u)
         for item in dim["items"]
     )
     totals = sum(1 for u in audit["units"] if u.get("breakdown"))

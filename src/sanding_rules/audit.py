@@ -18,7 +18,7 @@ from .grade import grade_units
 from .load import Dataset, load_dataset
 from .model import Model, load_model
 from .rulefile import Rule
-from .score import UnitScore, score_units
+from .score import UnitScore, deducted_by_fingerprint, score_units
 
 
 @dataclass
@@ -52,12 +52,7 @@ class AuditResult:
 
     def deducted(self) -> dict[str, float]:
         """Points each finding took off its unit's score, by fingerprint."""
-        out: dict[str, float] = {}
-        for unit in self.scores.values():
-            for ind in unit.indicators():
-                for d in ind.deductions:
-                    out[d["fingerprint"]] = out.get(d["fingerprint"], 0.0) + float(d["amount"])
-        return out
+        return deducted_by_fingerprint(self.scores)
 
     def by_rule(self) -> dict[str, int]:
         """Number of findings per rule id."""

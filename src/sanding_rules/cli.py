@@ -257,9 +257,9 @@ def audit(
             with out.open("wb") as fh:
                 write_junit(result, fh, lang, show_id_numbers, ci)
         else:
-            stream = click.get_binary_stream("stdout")
-            write_junit(result, stream, lang, show_id_numbers, ci)
-            stream.flush()
+            data = io.BytesIO()
+            write_junit(result, data, lang, show_id_numbers, ci)
+            click.echo(data.getvalue(), nl=False)
         sys.exit(code)
     buf = io.StringIO()
     if fmt == "json":

@@ -120,6 +120,11 @@ class ScoreTable:
         self.end = np.searchsorted(rows, np.arange(n), side="right")
 
     @cached_property
+    def indicator_ids(self) -> list[str]:
+        """Level-3 ids in model order."""
+        return [ind.id for ind in self.model.indicators]
+
+    @cached_property
     def _lists(self) -> tuple[list, list, list, list, list, list]:
         """Plain Python values for JSON (converted once, not per unit)."""
         measured = [None if m is None else _nullable(m, 3) for m in self.measured]
@@ -215,6 +220,49 @@ class UnitScore:
                 return self._table._lists[2][self._row][n]
         raise KeyError(dimension_id)
 
+    def slim_json(self, lang: str = "zh", notes: dict[str, str] | None = None) -> dict[str, Any]:
+        """Score, grade, reason, and the breakdown in compact form.
+
+        The breakdown lists the unit's level-1, level-2 and level-3 scores as arrays in the
+        model's order (`model_json` gives ids, titles and maxima once), and `details` only
+        where the unit has something: a measured value, deductions, a note. Notes are
+        interned in `notes` (text key -> id) because most repeat across units. A province's
+        report is then a fraction of the size; `report.breakdown.full_breakdown` expands it.
+        """
+        t, i = self._table, self._row
+        values, items, dims, measured, details, _ = t._lists
+        ids = t.indicator_ids
+        extra: dict[str, dict[str, Any]] = {}
+        for j, m in enumerate(measured):
+            if m is not None and m[i] is not None:
+                extra.setdefault(ids[j], {})["measured"] = m[i]
+        for j, fp, rule, amount, verdict in details[t.start[i] : t.end[i]]:
+            extra.setdefault(ids[j], {}).setdefault("deductions", []).append(
+                {"fingerprint": fp, "rule": rule, "amount": amount, "verdict": verdict}
+            )
+        for j, col in enumerate(t.notes):
+            if col is None or col[i] is None:
+                continue
+            note = col[i]
+            if notes is None:
+                extra.setdefault(ids[j], {})["note"] = note
+            else:
+                key = f"{note['zh']}\x00{note['en']}"
+                ref = notes.get(key)
+                if ref is None:
+                    ref = notes[key] = f"n{len(notes) + 1}"
+                extra.setdefault(ids[j], {})["note"] = ref
+        reason = None
+        if self.grade_reason is not None:
+            reason = dict(self.grade_reason)
+            reason["message"] = self.grade_reason[lang]
+        return {
+            "score": self.score,
+            "grade": self.grade,
+            "grade_reason": reason,
+            "breakdown": {"l1": dims[i], "l2": items[i], "l3": values[i], "details": extra},
+        }
+
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
         """Score, grade, the grade's reason and the three-level breakdown."""
         t, i = self._table, self._row
@@ -289,7 +337,53 @@ def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:
     return out.tolist()
 
 
-def units_json(scores: dict[str, UnitScore], lang: str = "zh") -> dict[str, dict[str, Any]]:
+def deducted_by_fingerprint(scores: dict[str, UnitScore]) -> dict[str, float]:
+    """Points each finding took off its unit's score, by fingerprint (all units at once)."""
+    for unit in scores.values():
+        out: dict[str, float] = {}
+        for _j, fp, _rule, amount, _verdict in unit._table._lists[4]:
+            out[fp] = out.get(fp, 0.0) + float(amount)
+        return out
+    return {}
+
+
+def model_json(model: Model, scores: dict[str, UnitScore]) -> dict[str, Any]:
+    """The model's tree once: ids, titles, maxima, methods, descriptions, peer averages."""
+    peer: list[float] = []
+    for unit in scores.values():
+        peer = unit._table._lists[5]
+        break
+    j = 0
+    dims = []
+    for dim in model.dimensions:
+        items = []
+        for item in dim.items:
+            inds = []
+            for ind in item.indicators:
+                inds.append(
+                    {
+                        "id": ind.id,
+                        "title": ind.title,
+                        "max": ind.max,
+                        "method": ind.method,
+                        "description": ind.description,
+                        "peer_average": peer[j] if j < len(peer) else None,
+                    }
+                )
+                j += 1
+            items.append(
+                {"id": item.id, "title": item.title, "max": item.points, "indicators": inds}
+            )
+        dims.append({"id": dim.id, "title": dim.title, "max": dim.weight, "items": items})
+    return {"id": model.id, "title": model.title, "dimensions": dims}
+
+
+def units_json(
+    scores: dict[str, UnitScore],
+    lang: str = "zh",
+    slim: bool = False,
+    notes: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
     """unit_id -> UnitScore.to_json(lang) for many units at once.
 
     The breakdowns are millions of small acyclic dicts and lists; the cyclic garbage collector
@@ -299,6 +393,8 @@ def units_json(scores: dict[str, UnitScore], lang: str = "zh") -> dict[str, dict
     enabled = gc.isenabled()
     gc.disable()
     try:
+        if slim:
+            return {uid: unit.slim_json(lang, notes) for uid, unit in scores.items()}
         return {uid: unit.to_json(lang) for uid, unit in scores.items()}
     finally:
         if enabled:

@@ -28,10 +28,20 @@ from .html_assets import CSS, JS
 from .jsonout import audit_json
 from .locate import Locator
 
+try:  # the JSON lists the model's shared fields once; joined back per unit here
+    from .breakdown import full_breakdown
+except ImportError:  # pragma: no cover - a report whose units carry full breakdowns
+
+    def full_breakdown(audit: dict[str, Any], unit: dict[str, Any]) -> list[dict[str, Any]]:
+        return unit.get("breakdown") or []
+
+
 MAX_PLACES = 30  # source runs shown per finding (the rest are counted)
 
 
-def _skeleton(units: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def _skeleton(
+    breakdowns: list[list[dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The model's indicator tree (titles, descriptions), shared by every unit.
 
     Returns the node list (each: key, level, title, and for indicators method and description)
@@ -50,8 +60,8 @@ def _skeleton(units: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[s
             entry["d"] = node.get("description") or {}
         nodes.append(entry)
 
-    for unit in units:
-        for l1 in unit.get("breakdown") or []:
+    for breakdown in breakdowns:
+        for l1 in breakdown:
             k1 = l1["id"]
             add(k1, 1, l1)
             for l2 in l1.get("items") or []:
@@ -68,11 +78,11 @@ def _num(x: Any) -> Any:
     return x
 
 
-def _breakdown(unit: dict[str, Any], index: dict[str, int]) -> list[list[Any]]:
+def _breakdown(breakdown: list[dict[str, Any]], index: dict[str, int]) -> list[list[Any]]:
     """A unit's breakdown as flat rows: [node, score, max] (+ measured, peer average, note,
     deductions [[fingerprint, rule, amount, verdict]] for indicators)."""
     rows: list[list[Any]] = []
-    for l1 in unit.get("breakdown") or []:
+    for l1 in breakdown:
         k1 = l1["id"]
         rows.append([index[k1], _num(l1.get("score")), _num(l1.get("max"))])
         for l2 in l1.get("items") or []:
@@ -109,7 +119,8 @@ def report_data(
     triage = triage or Triage()
     doc = audit_json(result, lang, show_ids, triage)
     locator = Locator(result)
-    nodes, index = _skeleton(doc["units"])
+    breakdowns = [full_breakdown(doc, u) for u in doc["units"]]
+    nodes, index = _skeleton(breakdowns)
     fidx: dict[str, list[int]] = {}
     findings = []
     for i, (f, obj) in enumerate(zip(result.findings, doc["findings"], strict=True)):
@@ -135,7 +146,7 @@ def report_data(
         )
         fidx.setdefault(f.unit_id, []).append(i)
     units = []
-    for u in doc["units"]:
+    for u, breakdown in zip(doc["units"], breakdowns, strict=True):
         reason = u.get("grade_reason") or {}
         units.append(
             {
@@ -150,7 +161,7 @@ def report_data(
                     for a in u.get("action_details") or []
                 ],
                 "f": fidx.get(u["unit_id"], []),
-                "b": _breakdown(u, index),
+                "b": _breakdown(breakdown, index),
             }
         )
     rules = {
@@ -164,12 +175,13 @@ def report_data(
         for r in result.rules
     }
     summary = doc["summary"]
+    model = doc.get("model")
     return {
         "lang": lang,
         "meta": {
             "as_of": doc["as_of"],
             "dataset": doc["dataset"],
-            "model": doc.get("model"),
+            "model": model.get("id") if isinstance(model, dict) else model,
             "units": summary["units"],
             "people": summary["people"],
             "findings": summary["findings"],

@@ -92,7 +92,7 @@ table.bd tr.l3 td:first-child { padding-left: 40px; }
 .finding { border: 1px solid var(--line); border-left: 4px solid var(--info); border-radius: 4px;
   padding: 8px 10px; margin: 8px 0; background: #fff; }
 .finding.error { border-left-color: var(--error); } .finding.warning { border-left-color: var(--warning); }
-.finding .msg { margin: 4px 0; font-weight: 600; }
+.finding .msg { margin: 4px 0; font-size: 15px; color: #10171f; }
 .finding dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 4px 0 0; }
 .finding dt { color: var(--muted); } .finding dd { margin: 0; word-break: break-all; }
 table.ev { width: auto; margin: 2px 0; } table.ev td { border: 1px solid var(--line); padding: 1px 6px; }
@@ -372,9 +372,9 @@ JS = r"""
   function waiverRows(list) {
     return list.map(function (w) {
       var sel = w.rule ? w.rule + ' ' + w.unit_id + ' ' + w.subject : w.fingerprint;
-      var src = w.source || {};
+      var where = w.source || {};
       return [w.entry, sel, w.doc_no, w.approver, w.expires, w.reason,
-        (src.file || '') + (src.line ? ':' + src.line : '')];
+        (where.file || '') + (where.line ? ':' + where.line : '')];
     });
   }
   function ciSection() {
@@ -737,7 +737,10 @@ JS = r"""
     }
     add(dialogBody, el('h3', null, t('unitFindings') + ' (' + u.f.length + ')'));
     if (!u.f.length) add(dialogBody, el('p', 'muted', t('none')));
-    u.f.forEach(function (fi) { add(dialogBody, findingCard(D.findings[fi])); });
+    var rank = { error: 0, warning: 1, info: 2 };
+    u.f.slice().sort(function (a, b) {
+      return (rank[D.findings[a].v] - rank[D.findings[b].v]) || (a - b);
+    }).forEach(function (fi) { add(dialogBody, findingCard(D.findings[fi])); });
     if (u.b.length) add(dialogBody, el('h3', null, t('breakdown')), breakdownTable(u));
     if (!dialog.open) dialog.showModal();
     dialog.scrollTop = 0;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from ..audit import AuditResult
 from ..baseline import Triage
 from ..findings import Finding
-from ..score import units_json
+from ..score import model_json, units_json
 from . import evidence_for_output
 
 
@@ -42,13 +43,28 @@ def audit_json(
     result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
 ) -> dict[str, Any]:
     """The audit as the contract's JSON object (with CI status under a baseline and waivers)."""
+    # Hundreds of thousands of small acyclic dicts: the cyclic collector would rescan them
+    # over and over while they are built.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _audit_json(result, lang, show_ids, triage)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _audit_json(
+    result: AuditResult, lang: str, show_ids: bool, triage: Triage | None
+) -> dict[str, Any]:
     triage = triage or Triage()
     per_unit: dict[str, list[Finding]] = defaultdict(list)
     for f in result.findings:
         per_unit[f.unit_id].append(f)
     deducted = result.deducted()
     findings = [finding_json(result, f, lang, show_ids, deducted, triage) for f in result.findings]
-    scored = units_json(result.scores, lang)
+    interned: dict[str, str] = {}
+    scored = units_json(result.scores, lang, slim=True, notes=interned)
     unit_frame = result.facts["unit"]
     units = []
     for uid, name in zip(unit_frame["unit_id"], unit_frame["unit_name"], strict=True):
@@ -64,14 +80,18 @@ def audit_json(
                 "actions": [a.action for a in acts],
                 "action_details": [a.to_json() for a in acts],
                 "findings": len(per_unit.get(uid, [])),
-                "breakdown": score.get("breakdown", []),
+                "breakdown": score.get("breakdown"),
             }
         )
     return {
         "as_of": result.as_of.isoformat(),
         "dataset": result.dataset,
         "lang": lang,
-        "model": result.model.id if result.model else None,
+        "model": model_json(result.model, result.scores) if result.model else None,
+        "notes": {
+            ref: dict(zip(("zh", "en"), key.split("\x00", 1), strict=True))
+            for key, ref in interned.items()
+        },
         "rules_evaluated": list(result.rules_evaluated),
         "rules_not_evaluated": [
             {"rule": n.rule, "reason": n.reason[lang], "reasons": n.reason}
@@ -96,13 +116,16 @@ def audit_json(
     }
 
 
+def json_text(
+    result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
+) -> str:
+    """The audit JSON as compact text (the C encoder: indenting a province's report is slow)."""
+    obj = audit_json(result, lang, show_ids, triage)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 def write_json(
-    result: AuditResult,
-    out,
-    lang: str = "zh",
-    show_ids: bool = False,
-    triage: Triage | None = None,
+    result: AuditResult, out, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
 ) -> None:
     """Write the audit JSON to a text stream."""
-    json.dump(audit_json(result, lang, show_ids, triage), out, ensure_ascii=False, indent=1)
-    out.write("\n")
+    out.write(json_text(result, lang, show_ids, triage))

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pandas as pd
+
 from ..errors import ProblemCollector
 from ..facts import ORIGIN_TABLE
 from ..findings import Finding
@@ -127,7 +129,7 @@ class Locator:
             frame = self._facts["unit"] if self._facts is not None else None
             if frame is not None and "_file" in frame and "_row" in frame:
                 for uid, f, r in zip(frame["unit_id"], frame["_file"], frame["_row"], strict=True):
-                    if isinstance(f, str) and r is not None and r == r:
+                    if isinstance(f, str) and not pd.isna(r):
                         self._units[str(uid)] = (f, int(r))
         return self._units.get(unit_id)
 

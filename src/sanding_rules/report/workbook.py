@@ -33,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..rulefile import ACTIONS, SEVERITY_RANK, Rule
 from . import SEVERITY_LABELS
+from .breakdown import full_breakdown
 from .table import width, wrap
 
 # A rectification is due this many days after the finding (the audit's as-of date).
@@ -455,7 +456,7 @@ class _Book:
         cols = list(UNIT_COLS)
         level1: list[tuple[str, str, Any]] = []
         for u in self.units:
-            for item in u.get("breakdown") or []:
+            for item in full_breakdown(self.audit, u):
                 if isinstance(item, dict) and item.get("id") not in [x[0] for x in level1]:
                     level1.append(
                         (item.get("id"), _txt(item.get("title"), self.lang), item.get("max"))
@@ -474,7 +475,7 @@ class _Book:
         for u in self.units:
             l1 = {
                 item.get("id"): item.get("score")
-                for item in u.get("breakdown") or []
+                for item in full_breakdown(self.audit, u)
                 if isinstance(item, dict)
             }
             row = {
@@ -533,7 +534,7 @@ class _Book:
         rows: list[dict[str, Any]] = []
         bold_rows: list[int] = []
         for u in self.units:
-            breakdown = [b for b in u.get("breakdown") or [] if isinstance(b, dict)]
+            breakdown = [b for b in full_breakdown(self.audit, u) if isinstance(b, dict)]
             if not breakdown:
                 continue
             base = {"unit_id": u.get("unit_id", ""), "unit_name": u.get("unit_name", "")}
