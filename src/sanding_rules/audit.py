@@ -139,7 +139,10 @@ def run_audit(
         {u: s.grade for u, s in scores.items()},
         {u: s.score for u, s in scores.items()},
     )
-    actions = decide(policy, frame, findings, counts_as, as_of, path="engine")
+    # A whole county or province goes through the vectorised path, unit by unit through
+    # durable-rules only when asked (--engine rete); tests hold the two paths equal, and
+    # requests and the service decide single units on the engine.
+    actions = decide(policy, frame, findings, counts_as, as_of, path=path)
     timings["actions"] = time.perf_counter() - t4
     return AuditResult(
         as_of=as_of,

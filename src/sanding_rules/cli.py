@@ -486,8 +486,11 @@ def rules_docs(out_dir: Path, rule_dirs: tuple[Path, ...]) -> None:
 
 def _register() -> None:
     from .compare import compare_command
+    from .requests_cli import request_command, serve_command
 
     main.add_command(compare_command, "compare")
+    main.add_command(request_command, "request")
+    main.add_command(serve_command, "serve")
 
 
 _register()

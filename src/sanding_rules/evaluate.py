@@ -97,8 +97,10 @@ def bulk_matches(rule: Rule, facts: Facts, overrides: Overrides) -> list[tuple[n
     for sel, params in _region_masks(frame, facts, overrides.for_rule(rule, facts.as_of)):
         if not sel.any():
             continue
-        sub = frame if sel.all() else frame[sel]
-        ctx = expr.Context(params, facts.as_of)
+        whole = bool(sel.all())
+        sub = frame if whole else frame[sel]
+        cache = facts.columns.setdefault(rule.applies_to, {}) if whole else None
+        ctx = expr.Context(params, facts.as_of, cache)
         hit = expr.mask(rule.condition, sub, rule.scope(params), ctx)
         rows = np.flatnonzero(sel)[hit] if not sel.all() else np.flatnonzero(hit)
         out.append((rows, params))

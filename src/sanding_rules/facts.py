@@ -181,6 +181,8 @@ class Facts:
     present: set[str] = field(default_factory=set)  # the dataset's tables that were given
     # Per aggregate fact type of ORIGIN_KEYS: its origin table's rows (keys, _file, _row).
     origin_rows: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # Per fact type, columns already read for evaluation (see expr.Context.columns).
+    columns: dict[str, dict] = field(default_factory=dict)
 
     def __getitem__(self, fact_type: str) -> pd.DataFrame:
         return self.tables[fact_type]
@@ -218,7 +220,16 @@ def _counts(frame: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
     combined = np.zeros(int(keep.sum()), dtype="int64")
     for c, u in zip(codes, uniques, strict=True):
         combined = combined * max(len(u), 1) + c[keep]
-    values, counts = np.unique(combined, return_counts=True)
+    span = 1
+    for u in uniques:
+        span *= max(len(u), 1)
+    if span <= 10_000_000:
+        counts = np.bincount(combined, minlength=span)
+        values = np.flatnonzero(counts)
+        counts = counts[values]
+    else:
+        tally = pd.Series(combined).value_counts(sort=False)
+        values, counts = tally.index.to_numpy(), tally.to_numpy()
     out = {}
     for k, u in reversed(list(zip(keys, uniques, strict=True))):
         size = max(len(u), 1)
@@ -317,13 +328,14 @@ def _person_facts(roster: pd.DataFrame, counted: np.ndarray, kind_of: pd.Series)
     if lower.any():
         ids = ids.copy()
         ids[lower] = ids[lower].str.upper()
-    id_code, _ = pd.factorize(ids, use_na_sentinel=True)
-    unit_code, units_u = pd.factorize(person["unit_id"])
-    has = counted & (id_code >= 0)
-    pairs = np.unique(id_code[has].astype("int64") * max(len(units_u), 1) + unit_code[has])
-    n_units = np.bincount(pairs // max(len(units_u), 1), minlength=int(id_code.max()) + 1)
+    has = counted & ids.notna().to_numpy()
+    id_code, _ = pd.factorize(ids[has])
+    unit_code, units_u = pd.factorize(person["unit_id"][has])
+    width = max(len(units_u), 1)
+    pairs = pd.unique(id_code.astype("int64") * width + unit_code)
+    n_units = np.bincount(pairs // width, minlength=int(id_code.max(initial=-1)) + 1)
     id_units = np.full(len(person), np.nan)
-    id_units[has] = n_units[id_code[has]]
+    id_units[has] = n_units[id_code]
     person["id_units"] = id_units
     return person
 

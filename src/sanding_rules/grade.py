@@ -9,6 +9,7 @@ Every unit gets a reason {code: threshold | veto | cap, zh, en} naming the numbe
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 
@@ -20,6 +21,7 @@ from .model import Model
 from .score import UnitScore
 
 
+@functools.lru_cache(maxsize=65536)
 def _n(x: float) -> str:
     return f"{x:.2f}"
 
@@ -39,18 +41,23 @@ def grade_units(
     uids = list(scores)
     total = np.array([scores[u].score for u in uids], dtype="float64")
     grade = np.where(total >= g.a, "A", np.where(total >= g.b, "B", "C")).astype(object)
+    # Reasons repeat for units with the same score and grade: build each text once.
+    texts: dict[tuple[float, str], dict[str, str]] = {}
     reasons: list[dict[str, str]] = []
     for s, gr in zip(total.tolist(), grade.tolist(), strict=True):
-        if gr == "A":
-            zh = f"得分{_n(s)}，达到A档线{g.a:g}分，评为A"
-            en = f"score {_n(s)} reaches the A threshold {g.a:g}: A"
-        elif gr == "B":
-            zh = f"得分{_n(s)}，低于A档线{g.a:g}分、达到B档线{g.b:g}分，评为B"
-            en = f"score {_n(s)} is below the A threshold {g.a:g} and reaches the B threshold {g.b:g}: B"
-        else:
-            zh = f"得分{_n(s)}，低于B档线{g.b:g}分，评为C"
-            en = f"score {_n(s)} is below the B threshold {g.b:g}: C"
-        reasons.append({"code": "threshold", "zh": zh, "en": en})
+        reason = texts.get((s, gr))
+        if reason is None:
+            if gr == "A":
+                zh = f"得分{_n(s)}，达到A档线{g.a:g}分，评为A"
+                en = f"score {_n(s)} reaches the A threshold {g.a:g}: A"
+            elif gr == "B":
+                zh = f"得分{_n(s)}，低于A档线{g.a:g}分、达到B档线{g.b:g}分，评为B"
+                en = f"score {_n(s)} is below the A threshold {g.a:g} and reaches the B threshold {g.b:g}: B"
+            else:
+                zh = f"得分{_n(s)}，低于B档线{g.b:g}分，评为C"
+                en = f"score {_n(s)} is below the B threshold {g.b:g}: C"
+            reason = texts[(s, gr)] = {"code": "threshold", "zh": zh, "en": en}
+        reasons.append(reason)
 
     # Veto: the first (and the number of) non-dismissed veto findings per unit.
     veto_rules = set(g.veto)
@@ -94,8 +101,14 @@ def grade_units(
             cut = float(a_scores[allowed - 1])
             tied_fit = int((a_scores >= cut).sum()) <= allowed
             keep = is_a & ((total >= cut) if tied_fit else (total > cut))
+        tied = int((total[is_a] == cut).sum()) if cut is not None else 0
+        capped: dict[float, dict[str, str]] = {}
         for i in np.flatnonzero(is_a & ~keep).tolist():
             s = float(total[i])
+            if s in capped:
+                grade[i] = "B"
+                reasons[i] = capped[s]
+                continue
             head_zh = (
                 f"A等次比例上限{_pct(g.a_share_cap)}：{share}个单位达到A档，至多{allowed}个可评A"
             )
@@ -106,7 +119,6 @@ def grade_units(
             if cut is None:
                 zh, en = f"{head_zh}，得分{_n(s)}，评为B", f"{head_en}; score {_n(s)}: B"
             elif s == cut:
-                tied = int((total[is_a] == cut).sum())
                 zh = f"{head_zh}；截止分{_n(cut)}，与本单位并列的{tied}个单位不能全部保留A，均评为B"
                 en = (
                     f"{head_en}; cut-off score {_n(cut)}: the {tied} units tied at it do not all "
@@ -116,7 +128,7 @@ def grade_units(
                 zh = f"{head_zh}；截止分{_n(cut)}，本单位得分{_n(s)}，评为B"
                 en = f"{head_en}; cut-off score {_n(cut)}, this unit's score {_n(s)}: B"
             grade[i] = "B"
-            reasons[i] = {"code": "cap", "zh": zh, "en": en}
+            reasons[i] = capped[s] = {"code": "cap", "zh": zh, "en": en}
 
     for i, u in enumerate(uids):
         unit = scores[u]

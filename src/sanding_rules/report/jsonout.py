@@ -7,6 +7,8 @@ import json
 from collections import defaultdict
 from typing import Any
 
+import pandas as pd
+
 from ..audit import AuditResult
 from ..baseline import Triage
 from ..findings import Finding
@@ -119,9 +121,16 @@ def _audit_json(
 def json_text(
     result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
 ) -> str:
-    """The audit JSON as compact text (the C encoder: indenting a province's report is slow)."""
+    """The audit JSON as compact text.
+
+    A province has 50,000 units: their list goes through pandas' C JSON writer, several
+    times faster than the standard encoder, and is spliced into the rest of the object.
+    """
     obj = audit_json(result, lang, show_ids, triage)
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+    units = obj.pop("units")
+    head = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    body = pd.DataFrame(units).to_json(orient="records", force_ascii=False) if units else "[]"
+    return head[:-1] + ',"units":' + body + "}\n"
 
 
 def write_json(
