@@ -389,3 +389,44 @@ def test_sanding_xml_chinese_names(basic: Path) -> None:
     assert quotas[["unit_id", "category", "approved", "_row"]].values.tolist() == [
         ["U3", "institution", 40.0, 3]
     ]
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"a,b\n1,2\n", True),
+        (b"a,b\r\n1,2\r\n", True),
+        (b"a,b\n1, 2\n", False),
+        (b"a,b\n1 ,2\n", False),
+        (b"a,b\n1,2 \n", False),
+        (b"a,b\n 1,2\n", False),
+        (b"a,b\n1,2 ", False),
+        (b"a,b\n1,\t2\n", False),
+        (b'a,b\n"1 ",2\n', False),
+        ("a,b\n1,\u30002\n".encode(), False),
+        ("a,b\n1,2\u00a0\n".encode(), False),
+    ],
+)
+def test_unpadded_detects_every_padding(data: bytes, expected: bool) -> None:
+    from sanding_rules.load.read import unpadded
+
+    assert unpadded(data) is expected
+
+
+def test_padded_and_unpadded_files_load_alike(tmp_path: Path) -> None:
+    from sanding_rules.load import load_dataset
+
+    clean = tmp_path / "clean"
+    padded = tmp_path / "padded"
+    for folder, pad in ((clean, ""), (padded, " ")):
+        folder.mkdir()
+        (folder / "units.csv").write_text(
+            f"unit_id,name,kind\nU1,{pad}某县审计局{pad},party_gov\n", encoding="utf-8"
+        )
+        (folder / "roster.csv").write_text(
+            f"person_id,unit_id,category,name\nP1,U1,admin,{pad}张三{pad}\nP2,U1,admin,\n",
+            encoding="utf-8",
+        )
+    a, b = load_dataset(clean).frame("roster"), load_dataset(padded).frame("roster")
+    assert a["name"].tolist()[0] == b["name"].tolist()[0] == "张三"
+    assert a["name"].isna().tolist() == b["name"].isna().tolist() == [False, True]

@@ -97,12 +97,13 @@ def normalize_table(
     lacking = {name: [p.file for p in parts if name in p.missing] for name in schema.required}
     excel_files = [p.file for p in parts if p.excel]
     excel_rows = raw[FILE].isin(excel_files).to_numpy() if excel_files else None
+    unpadded = all(p.unpadded for p in parts)
 
     converted: dict[str, pd.Series] = {}
     empty: dict[str, np.ndarray] = {}
     pending: list[tuple[np.ndarray, str, Callable[[int], str]]] = []
     for col in schema.columns:
-        values, is_empty, bad = _convert(col, raw[col.name], excel_rows)
+        values, is_empty, bad = _convert(col, raw[col.name], excel_rows, unpadded)
         converted[col.name] = values
         empty[col.name] = is_empty
         pending.extend((mask, col.name, message) for mask, message in bad)
@@ -177,10 +178,15 @@ def _spread(values_u: np.ndarray, codes: np.ndarray, fill: object) -> np.ndarray
 
 
 def _convert(
-    col: Column, raw: pd.Series, excel_rows: np.ndarray | None
+    col: Column, raw: pd.Series, excel_rows: np.ndarray | None, unpadded: bool = False
 ) -> tuple[pd.Series, np.ndarray, _Bad]:
     """Convert one column; return (values, empty mask, [(bad mask, message(row))])."""
     if col.type == "str":
+        if unpadded:
+            # Nothing to strip (see read.unpadded): only empty text becomes missing.
+            is_empty = raw.isna().to_numpy() | (raw == "").to_numpy(dtype=bool, na_value=True)
+            text = raw.astype("str").where(~is_empty)
+            return pd.Series(text.array, index=raw.index, name=raw.name), is_empty, []
         text, is_empty = _strip(raw)
         return text, is_empty, []
     # Everything else is converted once per distinct value, then spread back to the rows.

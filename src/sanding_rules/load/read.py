@@ -41,6 +41,8 @@ class RawPart:
     missing: set[str] = field(default_factory=set)
     # XLSX cells may hold date serial numbers (a date cell formatted as General).
     excel: bool = False
+    # No field can start or end with white space (checked on the bytes): stripping is a no-op.
+    unpadded: bool = False
 
 
 def map_headers(
@@ -155,6 +157,30 @@ def _layout(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     return first_line, per_record + 1, blank, reliable
 
 
+# Byte sequences that show a field may begin or end with white space: a space or tab beside a
+# separator or line end, and the multi-byte spaces str.strip() also removes (no-break space,
+# ideographic space). Absent all of them, no field needs stripping.
+_PADDING = (
+    b" ,",
+    b", ",
+    b" \n",
+    b"\n ",
+    b" \r",
+    b"\t",
+    b"\xc2\xa0",
+    b"\xe3\x80\x80",
+    b"\x0b",
+    b"\x0c",
+)
+
+
+def unpadded(data: bytes) -> bool:
+    """True when no CSV field in the bytes can have leading or trailing white space."""
+    if data.startswith((b" ", b"\t")) or data.endswith((b" ", b"\t")) or b'"' in data:
+        return False  # quoted fields can hide padding inside the quotes: take the slow path
+    return not any(p in data for p in _PADDING)
+
+
 def read_csv(
     path: Path, display: str, schema: TableSchema, problems: ProblemCollector
 ) -> RawPart | None:
@@ -212,13 +238,22 @@ def read_csv(
     if not positions:
         return None
     used = sorted(positions.values())
+    # Columns that are converted value by value (codes, dates, numbers, flags) are read as
+    # categories: the parser then hands over each distinct text once, which is what the
+    # conversion works on anyway. Free text stays text.
+    dtypes: dict[str, str] | type = str
+    if len(set(header)) == len(header):
+        dtypes = {
+            header[pos]: ("str" if schema.column(name).type == "str" else "category")
+            for name, pos in positions.items()
+        }
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
             encoding=encoding,
             header=0,
             usecols=used,
-            dtype=str,
+            dtype=dtypes,
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,
@@ -244,7 +279,7 @@ def read_csv(
         # approximate rather than refuse the file.
         rows = np.arange(2, len(frame) + 2, dtype="int64")
     frame["_row"] = rows
-    return RawPart(display, None, frame, spellings, missing)
+    return RawPart(display, None, frame, spellings, missing, unpadded=unpadded(data))
 
 
 def _pandas_header(data: bytes, encoding: str) -> Sequence[str]:
