@@ -114,6 +114,15 @@ no_builtin_option = click.option(
 disable_option = click.option(
     "--disable", multiple=True, help="A rule id to switch off (repeatable)."
 )
+param_option = click.option(
+    "--param", multiple=True, help="Override a parameter: RULE.NAME=VALUE (repeatable)."
+)
+params_option = click.option(
+    "--params",
+    "params_file",
+    type=click.Path(path_type=Path),
+    help="YAML file of parameter overrides, overall and per region.",
+)
 lang_option = click.option(
     "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True
 )
@@ -125,13 +134,8 @@ lang_option = click.option(
 @rules_option
 @no_builtin_option
 @disable_option
-@click.option("--param", multiple=True, help="Override a parameter: RULE.NAME=VALUE (repeatable).")
-@click.option(
-    "--params",
-    "params_file",
-    type=click.Path(path_type=Path),
-    help="YAML file of parameter overrides, overall and per region.",
-)
+@param_option
+@params_option
 @click.option(
     "--format",
     "fmt",
@@ -318,13 +322,8 @@ def _display(path: Path | None) -> str | None:
 @rules_option
 @no_builtin_option
 @disable_option
-@click.option("--param", multiple=True, help="Override a parameter: RULE.NAME=VALUE (repeatable).")
-@click.option(
-    "--params",
-    "params_file",
-    type=click.Path(path_type=Path),
-    help="YAML file of parameter overrides, overall and per region.",
-)
+@param_option
+@params_option
 def baseline_command(
     dataset: Path,
     as_of: str | None,

@@ -264,61 +264,15 @@ class UnitScore:
         }
 
     def to_json(self, lang: str = "zh") -> dict[str, Any]:
-        """Score, grade, the grade's reason and the three-level breakdown."""
-        t, i = self._table, self._row
-        values, items, dims, measured, _, peer = t._lists
-        deds = t.deductions_of(i)
-        breakdown = []
-        j = n_item = 0
-        for d, dim in enumerate(t.model.dimensions):
-            item_objs = []
-            for item in dim.items:
-                inds = []
-                for ind in item.indicators:
-                    inds.append(
-                        {
-                            "id": ind.id,
-                            "title": ind.title,
-                            "max": ind.max,
-                            "score": values[i][j],
-                            "method": ind.method,
-                            "description": ind.description,
-                            "measured": None if measured[j] is None else measured[j][i],
-                            "peer_average": peer[j],
-                            "deductions": deds[j],
-                            "note": t.note(i, j),
-                        }
-                    )
-                    j += 1
-                item_objs.append(
-                    {
-                        "id": item.id,
-                        "title": item.title,
-                        "max": item.points,
-                        "score": items[i][n_item],
-                        "indicators": inds,
-                    }
-                )
-                n_item += 1
-            breakdown.append(
-                {
-                    "id": dim.id,
-                    "title": dim.title,
-                    "max": dim.weight,
-                    "score": dims[i][d],
-                    "items": item_objs,
-                }
-            )
-        reason = None
-        if self.grade_reason is not None:
-            reason = dict(self.grade_reason)
-            reason["message"] = self.grade_reason[lang]
-        return {
-            "score": self.score,
-            "grade": self.grade,
-            "grade_reason": reason,
-            "breakdown": breakdown,
-        }
+        """Score, grade, the grade's reason and the full three-level breakdown (titles,
+        maxima, methods, descriptions, peer averages at every level)."""
+        from .report.breakdown import full_breakdown
+
+        out = self.slim_json(lang)
+        out["breakdown"] = full_breakdown(
+            {"model": model_json(self.model, {self.unit_id: self})}, out
+        )
+        return out
 
 
 def round_half_up(values: np.ndarray) -> np.ndarray:
