@@ -530,9 +530,14 @@ def _add_pay_fields(person: pd.DataFrame, payment: pd.DataFrame, has_payroll: bo
     payroll table."""
     n = len(person)
     if not has_payroll:
-        person["paid"] = pd.array([pd.NA] * n, dtype="boolean")
-        person["paid_here"] = pd.array([pd.NA] * n, dtype="boolean")
-        person["other_pay_unit_id"] = pd.Series([None] * n, dtype=object, index=person.index)
+        # All missing, built without Python lists of 1.6 million items.
+        person["paid"] = pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+        person["paid_here"] = pd.arrays.BooleanArray(
+            np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+        )
+        person["other_pay_unit_id"] = pd.Series(
+            np.full(n, None, dtype=object), dtype=object, index=person.index
+        )
         return
     if "_roster_pos" in payment:
         pos = payment["_roster_pos"].to_numpy(dtype=np.int64)
