@@ -24,7 +24,7 @@ from .errors import InputError, Problem, ProblemCollector
 from .findings import Finding
 from .load.read import decode_csv
 from .params import to_date
-from .yamlutil import load_yaml_text
+from .yamlutil import display_path, load_yaml_text, read_text_file
 
 CONFIRMED, DISMISSED = "confirmed", "dismissed"
 VERDICT_WORDS = {
@@ -82,17 +82,10 @@ class Verdict:
         }
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def load_adjudications(path: Path) -> list[Verdict]:
     """Read and validate an adjudication file (.yaml/.yml or .csv); InputError on any problem."""
     path = Path(path)
-    display = _display(path)
+    display = display_path(path)
     problems = ProblemCollector()
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
@@ -133,17 +126,10 @@ def load_adjudications(path: Path) -> list[Verdict]:
 def _yaml_records(
     path: Path, display: str, problems: ProblemCollector
 ) -> list[tuple[int | None, dict]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError([Problem(file=display, message="not UTF-8 text")]) from None
-    except OSError as exc:
-        raise InputError([Problem(file=display, message=f"cannot read: {exc.strerror}")]) from None
-    if load_yaml_text(text, display) is None:  # strict parse first: duplicate keys, syntax
+    text = read_text_file(path, display)
+    doc = load_yaml_text(text, display, scalars_as_text=True)
+    if doc is None:
         return []
-    # Then every scalar as the text written: a fingerprint such as 0000000000000012 or
-    # 12345e67 must not become a number.
-    doc = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds only str/list/dict
     if not isinstance(doc, list):
         problems.add(Problem(file=display, message="an adjudication file is a list of verdicts"))
         return []

@@ -26,6 +26,7 @@ from typing import Any
 from .errors import InputError, Problem, ProblemCollector
 from .findings import Finding, fingerprint
 from .waivers import Waiver, WaiverOutcome, apply_waivers
+from .yamlutil import display_path
 
 VERSION = 1
 ENTRY_KEYS = ("rule", "unit_id", "subject", "file", "fingerprint")
@@ -98,17 +99,10 @@ def write_baseline(findings: list[Finding], dataset: str, as_of: date, out) -> N
     out.write("\n")
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def load_baseline(path: Path) -> Baseline:
     """Read and check a baseline file; InputError naming the file and entry on any problem."""
     path = Path(path)
-    display = _display(path)
+    display = display_path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:

@@ -11,6 +11,14 @@ from typing import Any
 import click
 
 from .errors import InputError, Problem
+from .options import (
+    disable_option,
+    lang_option,
+    no_builtin_option,
+    param_option,
+    params_option,
+    rules_option,
+)
 from .rulefile import SEVERITY_RANK, Rule, load_rules
 
 # Exit codes (data contract, section 6).
@@ -99,33 +107,6 @@ def main() -> None:
 
     Exit codes: 0 clean, 1 findings at or above --fail-on, 2 bad input or bad rules.
     """
-
-
-rules_option = click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="A folder of your own rule files (repeatable).",
-)
-no_builtin_option = click.option(
-    "--no-builtin", is_flag=True, help="Do not load the built-in rules."
-)
-disable_option = click.option(
-    "--disable", multiple=True, help="A rule id to switch off (repeatable)."
-)
-param_option = click.option(
-    "--param", multiple=True, help="Override a parameter: RULE.NAME=VALUE (repeatable)."
-)
-params_option = click.option(
-    "--params",
-    "params_file",
-    type=click.Path(path_type=Path),
-    help="YAML file of parameter overrides, overall and per region.",
-)
-lang_option = click.option(
-    "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True
-)
 
 
 @main.command()
@@ -301,13 +282,10 @@ def audit(
 
 
 def _display(path: Path | None) -> str | None:
-    """A file as given, relative to the working directory when inside it."""
-    if path is None:
-        return None
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    """A file as messages name it, or None."""
+    from .yamlutil import display_path
+
+    return None if path is None else display_path(path)
 
 
 @main.command("baseline")

@@ -16,7 +16,7 @@ from typing import Any
 from . import models as _models_pkg
 from .errors import InputError, Problem, ProblemCollector
 from .rulefile import RULE_ID, Rule
-from .yamlutil import load_yaml_file
+from .yamlutil import display_path, load_yaml_file
 
 DEFAULT_MODEL = Path(_models_pkg.__file__).parent / "default.yaml"
 LANGS = ("zh", "en")
@@ -489,20 +489,13 @@ def _path(base: str, index: int, raw: Any) -> str:
     return f"{base}[{rid}]" if isinstance(rid, str) and ID.match(rid) else f"{base}[{index}]"
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def load_model(path: Path | None, rules: list[Rule]) -> Model:
     """Load and validate a model file (None: the default model); raise InputError on problems.
 
     Rule ids in deductions and veto must be among the loaded rules or the built-in catalogue.
     """
     path = DEFAULT_MODEL if path is None else Path(path)
-    display = _display(path)
+    display = display_path(path)
     doc = load_yaml_file(path, display)
     problems = ProblemCollector()
     known = {r.id for r in rules} | CATALOGUE_IDS

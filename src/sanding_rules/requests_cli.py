@@ -15,6 +15,13 @@ from typing import Any
 import click
 
 from .errors import InputError, Problem
+from .options import (
+    disable_option,
+    no_builtin_option,
+    param_option,
+    params_option,
+    rules_option,
+)
 
 EXIT_DECIDED = 0
 EXIT_BAD_INPUT = 2
@@ -73,11 +80,11 @@ def _common(func):
         click.option("--grades", type=path, help="A grades table: unit_id, grade, audited_on."),
         click.option("--policy", type=path, help="Decision policy YAML (default: built-in)."),
         click.option("--as-of", "as_of", help="Date of the facts (default: today)."),
-        click.option("--rules", "rule_dirs", multiple=True, type=path, help="Own rule folder."),
-        click.option("--no-builtin", is_flag=True, help="Do not load the built-in rules."),
-        click.option("--disable", multiple=True, help="A rule id to switch off (repeatable)."),
-        click.option("--param", multiple=True, help="RULE.NAME=VALUE (repeatable)."),
-        click.option("--params", "params_file", type=path, help="Parameter overrides file."),
+        rules_option,
+        no_builtin_option,
+        disable_option,
+        param_option,
+        params_option,
     ]
     for option in reversed(options):
         func = option(func)

@@ -15,7 +15,7 @@ from .facts import FACT_FIELDS, ORIGIN_TABLE, ROSTER_KEYS
 from .messages import FILTERS, PLACEHOLDER
 from .params import DatedValue, ParamSpec, resolve, to_date
 from .schema import TABLES
-from .yamlutil import load_yaml_file
+from .yamlutil import display_path, load_yaml_file
 
 BUILTIN_DIR = Path(builtin_rules.__file__).parent
 
@@ -354,13 +354,6 @@ def _known_input(need: object) -> bool:
     return not column or any(c.name == column for c in TABLES[table].columns)
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def rule_files(folder: Path) -> list[Path]:
     """The rule files of a folder (cases files excluded), in id order."""
     return sorted(
@@ -386,7 +379,7 @@ def load_rules(
             problems.add(Problem(file=str(folder), message="rule folder not found"))
             continue
         for path in rule_files(folder):
-            display = _display(path)
+            display = display_path(path)
             try:
                 doc = load_yaml_file(path, display)
             except InputError as exc:

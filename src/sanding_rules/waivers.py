@@ -32,7 +32,7 @@ import yaml
 from .errors import InputError, Problem, ProblemCollector
 from .findings import Finding, fingerprint
 from .params import to_date
-from .yamlutil import load_yaml_text
+from .yamlutil import display_path, load_yaml_text, read_text_file
 
 SELECTOR_KEYS = ("rule", "unit_id", "subject")
 REQUIRED_KEYS = ("reason", "approver", "doc_no", "expires")
@@ -98,27 +98,14 @@ class WaiverOutcome:
     used: list[Waiver] = field(default_factory=list)  # in force and matching
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def load_waivers(path: Path) -> list[Waiver]:
     """Read and validate a waivers file; InputError naming the file and entry on any problem."""
     path = Path(path)
-    display = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError([Problem(file=display, message="not UTF-8 text")]) from None
-    except OSError as exc:
-        raise InputError([Problem(file=display, message=f"cannot read: {exc.strerror}")]) from None
-    if load_yaml_text(text, display) is None:  # strict parse first: syntax, duplicate keys
+    display = display_path(path)
+    text = read_text_file(path, display)
+    doc = load_yaml_text(text, display, scalars_as_text=True)
+    if doc is None:
         return []
-    # Every scalar as written: a fingerprint such as 0000000000000012 must stay text.
-    doc = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds str/list/dict
     if not isinstance(doc, list):
         raise InputError(
             [Problem(file=display, message="a waivers file is a list of waivers (YAML sequence)")]

@@ -36,24 +36,43 @@ _StrictLoader.add_constructor(
 )
 
 
-def load_yaml_text(text: str, file: str) -> Any:
-    """Parse YAML text strictly; errors become InputError naming the file and line."""
+def display_path(path: Path) -> str:
+    """A file as messages name it: relative to the working directory when inside it."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_text_file(path: Path, display: str) -> str:
+    """A UTF-8 text file (a BOM is dropped); InputError naming the file otherwise."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError([Problem(file=display, message="not UTF-8 text")]) from None
+    except OSError as exc:
+        raise InputError([Problem(file=display, message=f"cannot read: {exc.strerror}")]) from None
+
+
+def load_yaml_text(text: str, file: str, scalars_as_text: bool = False) -> Any:
+    """Parse YAML text strictly; errors become InputError naming the file and line.
+
+    With scalars_as_text every scalar is the text written (after the same strict parse):
+    a fingerprint such as 0000000000000012 or 12345e67 must not become a number.
+    """
+    try:
+        doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         row = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise InputError([Problem(file=file, row=row, message=f"invalid YAML: {reason}")]) from None
+    if doc is None or not scalars_as_text:
+        return doc
+    return yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - builds only str/list/dict
 
 
 def load_yaml_file(path: Path, display: str | None = None) -> Any:
     """Read and parse a YAML file strictly."""
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError([Problem(file=name, message="not UTF-8 text")]) from None
-    except OSError as exc:
-        raise InputError([Problem(file=name, message=f"cannot read: {exc.strerror}")]) from None
-    return load_yaml_text(text, name)
+    return load_yaml_text(read_text_file(path, name), name)
