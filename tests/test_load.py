@@ -394,23 +394,52 @@ def test_sanding_xml_chinese_names(basic: Path) -> None:
 @pytest.mark.parametrize(
     "data, expected",
     [
-        (b"a,b\n1,2\n", True),
-        (b"a,b\r\n1,2\r\n", True),
-        (b"a,b\n1, 2\n", False),
-        (b"a,b\n1 ,2\n", False),
-        (b"a,b\n1,2 \n", False),
-        (b"a,b\n 1,2\n", False),
-        (b"a,b\n1,2 ", False),
-        (b"a,b\n1,\t2\n", False),
-        (b'a,b\n"1 ",2\n', False),
-        ("a,b\n1,\u30002\n".encode(), False),
-        ("a,b\n1,2\u00a0\n".encode(), False),
+        (b"a,b\n1,2\n", []),
+        (b"a,b\r\n1,2\r\n", []),
+        (b"a,b\n1,2 3\n", []),
+        (b"a,b\n1, 2\n", [1]),
+        (b"a,b\n1 ,2\n", [1]),
+        (b"a,b\n1,2 \n", [1]),
+        (b"a,b\n1,2\n 1,2\n", [2]),
+        (b"a,b\n1,2 ", [1]),
+        (b"a ,b\n1,2\n", [0]),
+        (b"a,b\n1,2\n3,\t4\n5,6\n", [2]),
+        (b"a,b\n1,2 \r\n", [1]),
+        (b"a,b\n1,2\x0b\n", [1]),
+        ("a,b\n1,\u30002\n".encode(), [1]),
+        ("a,b\n1,2\u00a0\n".encode(), [1]),
+        ("a,b\n1,2\n3,4\u2003\n".encode(), [2]),
+        ("a,b\n1,2\n3,\u3001\n".encode(), []),  # an ideographic comma is not a space
     ],
 )
-def test_unpadded_detects_every_padding(data: bytes, expected: bool) -> None:
-    from sanding_rules.load.read import unpadded
+def test_padded_records_finds_every_padded_record(data: bytes, expected: list[int]) -> None:
+    from sanding_rules.load.read import _layout, padded_records
 
-    assert unpadded(data) is expected
+    assert padded_records(data, _layout(data).starts).tolist() == expected
+
+
+def test_padded_records_never_misses_a_field_that_strip_changes() -> None:
+    """Random fields made of letters, commas' neighbours and every kind of white space that
+    str.strip() removes: any record not flagged must have only fields strip() leaves alone."""
+    import random
+
+    from sanding_rules.load.read import _layout, padded_records
+
+    spaces = [chr(c) for c in range(0x3001) if chr(c).isspace() and chr(c) not in "\n\r"]
+    pieces = ["a", "张", "、", "“", "x y", *spaces]
+    rng = random.Random(7)
+    records = [
+        [
+            "".join(rng.choice(pieces) if rng.random() < 0.15 else "b" for _ in range(4))
+            for _ in range(3)
+        ]
+        for _ in range(3000)
+    ]
+    data = "\n".join(",".join(r) for r in [["h1", "h2", "h3"], *records]).encode()
+    flagged = set(padded_records(data, _layout(data).starts).tolist())
+    changed = {i + 1 for i, r in enumerate(records) if any(f != f.strip() for f in r)}
+    assert changed, "the sample must contain padded fields"
+    assert changed <= flagged
 
 
 def test_padded_and_unpadded_files_load_alike(tmp_path: Path) -> None:

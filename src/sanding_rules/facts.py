@@ -202,27 +202,33 @@ def in_force(frame: pd.DataFrame, keys: list[str], as_of: date) -> pd.DataFrame:
     return latest.drop(columns="_eff")
 
 
-def _counts(frame: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
-    """Rows per distinct key (rows with a missing key part are left out).
+Coded = tuple[np.ndarray, np.ndarray]  # (int64 codes, -1 for missing; object uniques)
 
-    Grouping a province's roster by text keys is slow; factorised integer codes combined
-    into one int64 key and counted with np.unique take a fraction of the time.
+
+def _coded(values: pd.Series) -> Coded:
+    """A column factorised once: integer codes (-1 missing) and the distinct values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype("int64"), np.asarray(uniques, dtype=object)
+
+
+def _tally(keys: dict[str, Coded], name: str, select: np.ndarray | None = None) -> pd.DataFrame:
+    """Rows per distinct combination of coded keys (rows with a missing key part, or not
+    selected, are left out).
+
+    Grouping a province's roster by text keys is slow; the keys are factorised once, and
+    their integer codes combined into one int64 key and counted with bincount.
     """
-    if frame.empty:
-        return pd.DataFrame(columns=keys + [name])
-    codes, uniques = [], []
-    keep = np.ones(len(frame), dtype=bool)
-    for k in keys:
-        c, u = pd.factorize(frame[k], use_na_sentinel=True)
-        keep &= c >= 0
-        codes.append(c.astype("int64"))
-        uniques.append(u)
+    names = list(keys)
+    n = len(next(iter(keys.values()))[0])
+    keep = np.ones(n, dtype=bool) if select is None else select.copy()
+    for codes, _ in keys.values():
+        keep &= codes >= 0
     combined = np.zeros(int(keep.sum()), dtype="int64")
-    for c, u in zip(codes, uniques, strict=True):
-        combined = combined * max(len(u), 1) + c[keep]
     span = 1
-    for u in uniques:
-        span *= max(len(u), 1)
+    for codes, uniques in keys.values():
+        size = max(len(uniques), 1)
+        combined = combined * size + codes[keep]
+        span *= size
     if span <= 10_000_000:
         counts = np.bincount(combined, minlength=span)
         values = np.flatnonzero(counts)
@@ -231,23 +237,14 @@ def _counts(frame: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
         tally = pd.Series(combined).value_counts(sort=False)
         values, counts = tally.index.to_numpy(), tally.to_numpy()
     out = {}
-    for k, u in reversed(list(zip(keys, uniques, strict=True))):
-        size = max(len(u), 1)
-        out[k] = np.asarray(u, dtype=object)[values % size]
+    for k in reversed(names):
+        uniques = keys[k][1]
+        size = max(len(uniques), 1)
+        out[k] = uniques[values % size] if len(uniques) else np.zeros(0, dtype=object)
         values = values // size
-    result = pd.DataFrame({k: out[k] for k in keys})
+    result = pd.DataFrame({k: out[k] for k in names})
     result[name] = counts
     return result
-
-
-def _per_unit(unit_ids: pd.Series, frame: pd.DataFrame) -> np.ndarray:
-    """Rows of a frame per unit, aligned with unit_ids (0 where none)."""
-    counts = _counts(frame[["unit_id"]], ["unit_id"], "n")
-    return (
-        unit_ids.map(pd.Series(counts["n"].to_numpy(), index=counts["unit_id"].to_numpy()))
-        .fillna(0)
-        .to_numpy(dtype="float64")
-    )
 
 
 def _empty_origin(frame: pd.DataFrame) -> pd.DataFrame:
@@ -265,14 +262,22 @@ def build_facts(dataset: Dataset, as_of: date) -> Facts:
     kind_of = units.set_index("unit_id")["kind"]
 
     counted = roster["status"].isin(COUNTED_STATUSES).to_numpy()
-    person = _person_facts(roster, counted, kind_of)
-    # Only the columns the aggregates need: copying all of a province's roster columns costs.
-    counted_rows = person.loc[person["counted"], ["unit_id", "category", "leadership", "body_id"]]
+    # Each roster key column is factorised once; every count below works on the codes.
+    # Units are coded by their position in units (the loader has checked every reference).
+    unit_pos = pd.Index(units["unit_id"]).get_indexer(roster["unit_id"]).astype("int64")
+    unit_ids = units["unit_id"].to_numpy(dtype=object)
+    person = _person_facts(roster, counted, units, unit_pos)
+    coded = {
+        "unit_id": (unit_pos, unit_ids),
+        "category": _coded(person["category"]),
+        "leadership": _coded(person["leadership"]),
+        "body_id": _coded(person["body_id"]),
+    }
 
-    quota = _quota_facts(dataset, counted_rows, kind_of, as_of)
-    leadership = _leadership_facts(dataset, counted_rows, kind_of, as_of)
-    body = _body_facts(dataset, counted_rows)
-    unit = _unit_facts(units, roster, counted_rows, quota, dataset)
+    quota = _quota_facts(dataset, coded, counted, kind_of, as_of)
+    leadership = _leadership_facts(dataset, coded, counted, kind_of, as_of)
+    body = _body_facts(dataset, coded, counted)
+    unit = _unit_facts(units, coded, counted, quota, dataset)
 
     payroll = _origin_frame(
         dataset, "payroll", ["person_id", "unit_id", "id_number", "period", "amount"]
@@ -308,10 +313,12 @@ def _origin_frame(dataset: Dataset, table: str, columns: list[str]) -> pd.DataFr
     return frame
 
 
-def _person_facts(roster: pd.DataFrame, counted: np.ndarray, kind_of: pd.Series) -> pd.DataFrame:
+def _person_facts(
+    roster: pd.DataFrame, counted: np.ndarray, units: pd.DataFrame, unit_pos: np.ndarray
+) -> pd.DataFrame:
     person = roster.copy()
     person["counted"] = counted
-    kinds = person["unit_id"].map(kind_of)
+    kinds = pd.Series(units["kind"].array.take(unit_pos, allow_fill=True), index=person.index)
     person["unit_kind"] = kinds
     kind_arr = kinds.to_numpy(dtype=object)
     category = person["category"]
@@ -330,8 +337,8 @@ def _person_facts(roster: pd.DataFrame, counted: np.ndarray, kind_of: pd.Series)
         ids[lower] = ids[lower].str.upper()
     has = counted & ids.notna().to_numpy()
     id_code, _ = pd.factorize(ids[has])
-    unit_code, units_u = pd.factorize(person["unit_id"][has])
-    width = max(len(units_u), 1)
+    unit_code = unit_pos[has]
+    width = max(len(units), 1)
     pairs = pd.unique(id_code.astype("int64") * width + unit_code)
     n_units = np.bincount(pairs // width, minlength=int(id_code.max(initial=-1)) + 1)
     id_units = np.full(len(person), np.nan)
@@ -340,8 +347,19 @@ def _person_facts(roster: pd.DataFrame, counted: np.ndarray, kind_of: pd.Series)
     return person
 
 
+def _equals(key: Coded, value: str) -> np.ndarray:
+    """Rows whose coded value is the given one."""
+    codes, uniques = key
+    where = np.flatnonzero(uniques == value)
+    return codes == where[0] if where.size else np.zeros(len(codes), dtype=bool)
+
+
 def _quota_facts(
-    dataset: Dataset, counted_rows: pd.DataFrame, kind_of: pd.Series, as_of: date
+    dataset: Dataset,
+    coded: dict[str, Coded],
+    counted: np.ndarray,
+    kind_of: pd.Series,
+    as_of: date,
 ) -> pd.DataFrame:
     keys = ["unit_id", "category"]
     if dataset.has("quotas"):
@@ -350,8 +368,8 @@ def _quota_facts(
         quotas = quotas[keys + ["approved", "doc_no", "_row", "_file"]]
     else:
         quotas = pd.DataFrame(columns=keys + ["approved", "doc_no", "_row", "_file"])
-    people = counted_rows[counted_rows["category"] != "none"]
-    counts = _counts(people, keys, "counted")
+    select = counted & ~_equals(coded["category"], "none")
+    counts = _tally({k: coded[k] for k in keys}, "counted", select)
     facts = quotas.merge(counts, on=keys, how="outer")
     facts["approved"] = pd.to_numeric(facts["approved"]).fillna(0.0).astype("float64")
     facts["counted"] = pd.to_numeric(facts["counted"]).fillna(0.0).astype("float64")
@@ -360,7 +378,11 @@ def _quota_facts(
 
 
 def _leadership_facts(
-    dataset: Dataset, counted_rows: pd.DataFrame, kind_of: pd.Series, as_of: date
+    dataset: Dataset,
+    coded: dict[str, Coded],
+    counted: np.ndarray,
+    kind_of: pd.Series,
+    as_of: date,
 ) -> pd.DataFrame:
     keys = ["unit_id", "level"]
     if dataset.has("leader_quotas"):
@@ -369,10 +391,9 @@ def _leadership_facts(
         lq = lq[keys + ["approved", "doc_no", "_row", "_file"]]
     else:
         lq = pd.DataFrame(columns=keys + ["approved", "doc_no", "_row", "_file"])
-    leaders = counted_rows[
-        counted_rows["leadership"].notna() & (counted_rows["leadership"] != "none")
-    ]
-    counts = _counts(leaders.rename(columns={"leadership": "level"}), keys, "counted")
+    select = counted & ~_equals(coded["leadership"], "none")
+    by_level = {"unit_id": coded["unit_id"], "level": coded["leadership"]}
+    counts = _tally(by_level, "counted", select)
     facts = lq.merge(counts, on=keys, how="outer")
     facts["approved"] = pd.to_numeric(facts["approved"]).fillna(0.0).astype("float64")
     facts["counted"] = pd.to_numeric(facts["counted"]).fillna(0.0).astype("float64")
@@ -380,15 +401,14 @@ def _leadership_facts(
     return _empty_origin(facts.reset_index(drop=True))
 
 
-def _body_facts(dataset: Dataset, counted_rows: pd.DataFrame) -> pd.DataFrame:
+def _body_facts(dataset: Dataset, coded: dict[str, Coded], counted: np.ndarray) -> pd.DataFrame:
     keys = ["unit_id", "body_id"]
     if dataset.has("bodies"):
         bodies = dataset.frame("bodies")[keys + ["name", "approved", "_row", "_file"]]
         bodies = bodies.rename(columns={"name": "body_name"}).assign(listed=True)
     else:
         bodies = pd.DataFrame(columns=keys + ["body_name", "approved", "_row", "_file", "listed"])
-    on_roster = counted_rows[counted_rows["body_id"].notna()]
-    counts = _counts(on_roster, keys, "counted")
+    counts = _tally({k: coded[k] for k in keys}, "counted", counted)
     facts = bodies.merge(counts, on=keys, how="outer")
     facts["listed"] = facts["listed"].astype("boolean").fillna(False).astype(bool)
     facts["approved"] = facts["approved"].astype("boolean").fillna(False).astype(bool)
@@ -400,18 +420,24 @@ def _body_facts(dataset: Dataset, counted_rows: pd.DataFrame) -> pd.DataFrame:
 
 def _unit_facts(
     units: pd.DataFrame,
-    roster: pd.DataFrame,
-    counted_rows: pd.DataFrame,
+    coded: dict[str, Coded],
+    counted: np.ndarray,
     quota: pd.DataFrame,
     dataset: Dataset,
 ) -> pd.DataFrame:
     facts = units.rename(columns={"name": "unit_name"}).copy()
     uid = facts["unit_id"]
-    facts["people"] = _per_unit(uid, roster)
-    facts["counted"] = _per_unit(uid, counted_rows)
-    none = (counted_rows["category"] == "none").to_numpy()
-    facts["counted_categorised"] = _per_unit(uid, counted_rows[~none])
-    facts["counted_none"] = _per_unit(uid, counted_rows[none])
+    unit_pos = coded["unit_id"][0]
+    known = unit_pos >= 0
+
+    def per_unit(select: np.ndarray) -> np.ndarray:
+        return np.bincount(unit_pos[select & known], minlength=len(units)).astype("float64")
+
+    none = _equals(coded["category"], "none")
+    facts["people"] = per_unit(np.ones(len(unit_pos), dtype=bool))
+    facts["counted"] = per_unit(counted)
+    facts["counted_categorised"] = per_unit(counted & ~none)
+    facts["counted_none"] = per_unit(counted & none)
     facts["quota_total"] = (
         uid.map(quota.groupby("unit_id")["approved"].sum()).fillna(0).astype("float64")
     )

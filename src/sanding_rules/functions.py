@@ -67,7 +67,7 @@ def retirement_date(
 @register("valid_id_number", (STR,), BOOL, "a valid 18-character GB 11643 citizen ID number")
 def valid_id_number(values: np.ndarray) -> np.ndarray:
     """True where the text is a valid ID number."""
-    return idnumber.valid_mask(pd.Series(values, dtype=object)).to_numpy(dtype=bool)
+    return idnumber.valid_array(np.asarray(values, dtype=object))
 
 
 def _keyword_pattern(keywords: Any) -> re.Pattern[str] | None:

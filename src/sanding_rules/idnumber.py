@@ -124,38 +124,65 @@ def _assemble(regions: np.ndarray, births: np.ndarray, seq: np.ndarray) -> np.nd
 
 def valid_mask(series: pd.Series) -> pd.Series:
     """Vectorised is_valid over a Series; missing, empty and non-string values are False."""
-    result = np.zeros(len(series), dtype=bool)
     if len(series) == 0 or not (
         pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)
     ):
-        return pd.Series(result, index=series.index)
-    values = series.to_numpy(dtype=object)
-    # .str.len() is NaN for non-strings, so they drop out of both groups below.
-    lengths = series.str.len().to_numpy(dtype=float, na_value=np.nan)
+        return pd.Series(np.zeros(len(series), dtype=bool), index=series.index)
+    return pd.Series(valid_array(series.to_numpy(dtype=object)), index=series.index)
+
+
+def valid_array(values: np.ndarray) -> np.ndarray:
+    """Vectorised is_valid over an object array; missing and non-string values are False."""
+    result = np.zeros(len(values), dtype=bool)
+    if len(values) == 0:
+        return result
+    missing = pd.isna(values)
+    if missing.any():
+        values = np.where(missing, "", values)
+    try:
+        # map(len) runs in C; past the missing values it fails only on numbers and the like.
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:
+        lengths = np.fromiter(
+            (len(v) if isinstance(v, str) else -1 for v in values),
+            dtype=np.int64,
+            count=len(values),
+        )
     exact = np.flatnonzero(lengths == 18)
-    # Only the rare odd-length values pay for strip(); a lower-case x is handled below.
-    odd = np.flatnonzero((lengths != 18) & ~np.isnan(lengths))
-    stripped = np.array([v.strip() for v in values[odd]], dtype=object)
+    # Only the rare other lengths pay for strip(); a lower-case x is handled below.
+    odd = np.flatnonzero((lengths != 18) & (lengths > 0))
+    stripped = [v.strip() for v in values[odd]]
     odd_ok = np.array([len(v) == 18 for v in stripped], dtype=bool)
     candidates = np.concatenate([exact, odd[odd_ok]])
     if len(candidates) == 0:
-        return pd.Series(result, index=series.index)
-    texts = np.concatenate([values[exact], stripped[odd_ok]])
-    codes = np.array(texts.tolist(), dtype="U18").view(np.uint32).reshape(-1, 18)
-    # Unsigned wrap-around sends every non-digit above 9; column-wise sums keep memory small.
-    digits = codes[:, :17] - np.uint32(48)
-    body_ok = (digits <= 9).all(axis=1)
-    col = [digits[:, i].astype(np.int64) for i in range(17)]
-    total = sum(c * int(w) for c, w in zip(col, WEIGHTS, strict=True))
+        return result
+    texts = values[exact].tolist() + [v for v, ok in zip(stripped, odd_ok, strict=True) if ok]
+    joined = "".join(texts)
+    if joined.isascii():
+        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+    else:
+        codes = np.array(texts, dtype="U18").view(np.uint32).reshape(-1, 18)
+    result[candidates] = _valid_codes(codes)
+    return result
+
+
+def _valid_codes(codes: np.ndarray) -> np.ndarray:
+    """Rows of 18 character codes (bytes or code points) that are valid ID numbers."""
+    # Unsigned wrap-around sends every non-digit above 9.
+    digits = codes[:, :17] - codes.dtype.type(48)
+    body_ok = digits.max(axis=1) <= 9
+    # Wrapped non-digits can overflow the products; body_ok rejects those rows anyway.
+    d = digits.astype(np.int32)
+    total = d @ WEIGHTS.astype(np.int32)
     expected = _CHECK_CODES[total % 11]
-    last = np.where(codes[:, 17] == ord("x"), ord("X"), codes[:, 17])
+    last = codes[:, 17].astype(np.int32)
+    last = np.where(last == ord("x"), ord("X"), last)
     last_ok = ((last >= 48) & (last <= 57)) | (last == ord("X"))
-    year = col[6] * 1000 + col[7] * 100 + col[8] * 10 + col[9]
-    month = col[10] * 10 + col[11]
-    day = col[12] * 10 + col[13]
+    year = d[:, 6:10] @ np.array([1000, 100, 10, 1], dtype=np.int32)
+    month = d[:, 10:12] @ np.array([10, 1], dtype=np.int32)
+    day = d[:, 12:14] @ np.array([10, 1], dtype=np.int32)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_ok = (month >= 1) & (month <= 12)
     limit = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     date_ok = (year >= MIN_YEAR) & month_ok & (day >= 1) & (day <= limit)
-    result[candidates] = body_ok & last_ok & date_ok & (expected == last)
-    return pd.Series(result, index=series.index)
+    return body_ok & last_ok & date_ok & (expected == last)

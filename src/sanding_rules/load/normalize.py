@@ -97,13 +97,13 @@ def normalize_table(
     lacking = {name: [p.file for p in parts if name in p.missing] for name in schema.required}
     excel_files = [p.file for p in parts if p.excel]
     excel_rows = raw[FILE].isin(excel_files).to_numpy() if excel_files else None
-    unpadded = all(p.unpadded for p in parts)
+    strip = _strip_rows(parts)
 
     converted: dict[str, pd.Series] = {}
     empty: dict[str, np.ndarray] = {}
     pending: list[tuple[np.ndarray, str, Callable[[int], str]]] = []
     for col in schema.columns:
-        values, is_empty, bad = _convert(col, raw[col.name], excel_rows, unpadded)
+        values, is_empty, bad = _convert(col, raw[col.name], excel_rows, strip)
         converted[col.name] = values
         empty[col.name] = is_empty
         pending.extend((mask, col.name, message) for mask, message in bad)
@@ -163,10 +163,26 @@ _Bad = list[tuple[np.ndarray, Callable[[int], str]]]
 _STRIP = np.frompyfunc(str.strip, 1, 1)
 
 
-def _strip(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Strip text; return (text with empty as missing, empty mask)."""
+def _strip_rows(parts: Sequence[RawPart]) -> np.ndarray | None:
+    """Rows of the assembled table whose text may need stripping; None: all of them."""
+    if all(p.strip is None for p in parts):
+        return None
+    return np.concatenate(
+        [np.ones(len(p.frame), dtype=bool) if p.strip is None else p.strip for p in parts]
+    )
+
+
+def _strip(raw: pd.Series, rows: np.ndarray | None = None) -> tuple[pd.Series, np.ndarray]:
+    """Strip text (only the flagged rows, if given); return (text with empty as missing,
+    empty mask)."""
+    text = raw.to_numpy(dtype=object, na_value="")
     # numpy's object loop over str.strip is about twice as fast as Series.str.strip.
-    text = _STRIP(raw.to_numpy(dtype=object, na_value=""))
+    if rows is None:
+        text = _STRIP(text)
+    else:
+        where = np.flatnonzero(rows)
+        if where.size:
+            text[where] = _STRIP(text[where])
     empty = np.asarray(text == "", dtype=bool)
     text[empty] = np.nan
     return pd.Series(pd.array(text, dtype="str"), index=raw.index, name=raw.name), empty
@@ -178,16 +194,11 @@ def _spread(values_u: np.ndarray, codes: np.ndarray, fill: object) -> np.ndarray
 
 
 def _convert(
-    col: Column, raw: pd.Series, excel_rows: np.ndarray | None, unpadded: bool = False
+    col: Column, raw: pd.Series, excel_rows: np.ndarray | None, strip: np.ndarray | None = None
 ) -> tuple[pd.Series, np.ndarray, _Bad]:
     """Convert one column; return (values, empty mask, [(bad mask, message(row))])."""
     if col.type == "str":
-        if unpadded:
-            # Nothing to strip (see read.unpadded): only empty text becomes missing.
-            is_empty = raw.isna().to_numpy() | (raw == "").to_numpy(dtype=bool, na_value=True)
-            text = raw.astype("str").where(~is_empty)
-            return pd.Series(text.array, index=raw.index, name=raw.name), is_empty, []
-        text, is_empty = _strip(raw)
+        text, is_empty = _strip(raw, strip)
         return text, is_empty, []
     # Everything else is converted once per distinct value, then spread back to the rows.
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)

@@ -6,11 +6,13 @@ Everything is read as text: conversion to codes, numbers and dates happens once,
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +43,8 @@ class RawPart:
     missing: set[str] = field(default_factory=set)
     # XLSX cells may hold date serial numbers (a date cell formatted as General).
     excel: bool = False
-    # No field can start or end with white space (checked on the bytes): stripping is a no-op.
-    unpadded: bool = False
+    # Rows whose text may need stripping (see padded_records); None: every row.
+    strip: np.ndarray | None = None
 
 
 def map_headers(
@@ -103,22 +105,63 @@ def read_bytes(path: Path, display: str, problems: ProblemCollector) -> bytes | 
 
 def decode_csv(data: bytes) -> tuple[bytes, str] | None:
     """Detect the encoding: UTF-8 (BOM stripped) or GB18030; None if neither fits."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-        encodings: Iterable[str] = ("utf-8",)
-    else:
-        encodings = ("utf-8", "gb18030")
-    for encoding in encodings:
-        try:
-            data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return data, encoding
+    bom = data.startswith(_BOM)
+    if bom:
+        data = data[len(_BOM) :]
+    encoding = _encoding(data, bom)
+    return None if encoding is None else (data, encoding)
+
+
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 24
+
+
+def _decodes(data: bytes, encoding: str, final: bool = True) -> bool:
+    """Whether the bytes decode in the encoding, checked in chunks so that a large file is
+    never held twice in memory (once as bytes, once as text)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), _CHUNK):
+            decoder.decode(view[start : start + _CHUNK])
+        decoder.decode(b"", final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _encoding(data: bytes, bom: bool) -> str | None:
+    """UTF-8 or GB18030, whichever decodes the whole file (UTF-8 first); None if neither."""
+    if data.isascii() or _decodes(data, "utf-8"):
+        return "utf-8"
+    if not bom and _decodes(data, "gb18030"):
+        return "gb18030"
     return None
 
 
-def _layout(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Per CSV record: first line, field count, blank flag; and whether to trust them.
+def _guess_encoding(data: bytes, bom: bool) -> str:
+    """The likely encoding from the first 64 KB, so parsing can start before the whole file
+    is checked (a wrong guess only costs a second parse)."""
+    if bom or _decodes(data[:65536], "utf-8", final=False):
+        return "utf-8"
+    return "gb18030"
+
+
+@dataclass
+class _Layout:
+    """Where the CSV records are, from the bytes alone."""
+
+    starts: np.ndarray  # byte offset of each record
+    first_line: np.ndarray  # line number where each record starts
+    fields: np.ndarray  # number of fields of each record
+    blank: np.ndarray  # records with nothing on them
+    reliable: bool  # quoting could be followed exactly (see _layout)
+    quoted: bool  # the file has a double quote somewhere
+
+
+def _layout(data: bytes) -> _Layout:
+    """Per CSV record: byte offset, first line, field count, blank flag; and whether to
+    trust them.
 
     Works on bytes with numpy: in UTF-8 and GB18030 the bytes of '\\n', '"' and ','
     never occur inside a multi-byte character, so byte positions are safe. Quoting is
@@ -154,31 +197,54 @@ def _layout(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     nonempty = length > 0
     has_cr[nonempty] = b[stops[nonempty] - 1] == 13
     blank = (length - has_cr) == 0
-    return first_line, per_record + 1, blank, reliable
+    return _Layout(starts, first_line, per_record + 1, blank, reliable, bool(quotes.size))
 
 
-# Byte sequences that show a field may begin or end with white space: a space or tab beside a
-# separator or line end, and the multi-byte spaces str.strip() also removes (no-break space,
-# ideographic space). Absent all of them, no field needs stripping.
-_PADDING = (
-    b" ,",
-    b", ",
-    b" \n",
-    b"\n ",
-    b" \r",
-    b"\t",
-    b"\xc2\xa0",
-    b"\xe3\x80\x80",
-    b"\x0b",
-    b"\x0c",
-)
+# White space as str.strip() sees it (str.isspace), in UTF-8: besides the ASCII controls
+# and the space, these multi-byte sequences (U+0085, U+00A0, U+1680, U+2000-U+200A,
+# U+2028, U+2029, U+202F, U+205F, U+3000).
+_WIDE_SPACES = tuple(chr(c).encode("utf-8") for c in range(128, 0x3001) if chr(c).isspace())
+_WIDE_LEADS = sorted({s[0] for s in _WIDE_SPACES})
 
 
-def unpadded(data: bytes) -> bool:
-    """True when no CSV field in the bytes can have leading or trailing white space."""
-    if data.startswith((b" ", b"\t")) or data.endswith((b" ", b"\t")) or b'"' in data:
-        return False  # quoted fields can hide padding inside the quotes: take the slow path
-    return not any(p in data for p in _PADDING)
+def padded_records(data: bytes, starts: np.ndarray) -> np.ndarray:
+    """Indices of the UTF-8 CSV records (0 is the header) where a field may begin or end
+    with white space, so that only those need stripping.
+
+    Conservative: a record is listed when a space or tab touches a comma or a line end,
+    when it holds any other ASCII white space but the line ending, or when it holds a
+    multi-byte space anywhere. The caller must not use it for quoted files, where padding
+    can hide inside the quotes.
+    """
+    b = np.frombuffer(data, dtype=np.uint8)
+    n = len(b)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    low = np.flatnonzero(b <= 32)
+    value = b[low]
+    prev = b[np.maximum(low - 1, 0)]
+    nxt = b[np.minimum(low + 1, n - 1)]
+    space = value == 32
+    at_edge = (low == 0) | (low == n - 1)
+    touches = np.isin(prev, (10, 44)) | np.isin(nxt, (10, 13, 44)) | at_edge
+    line_end = (value == 10) | ((value == 13) & ((nxt == 10) | (low == n - 1)))
+    flagged = [low[(space & touches) | (~space & ~line_end)]]
+    for lead in _WIDE_LEADS:
+        at = np.flatnonzero(b == lead)
+        if not at.size:
+            continue
+        hit = np.zeros(at.size, dtype=bool)
+        for seq in _WIDE_SPACES:
+            if seq[0] != lead:
+                continue
+            ok = at + len(seq) <= n
+            same = ok.copy()
+            for k in range(1, len(seq)):
+                same[ok] &= b[at[ok] + k] == seq[k]
+            hit |= same
+        flagged.append(at[hit])
+    positions = np.concatenate(flagged)
+    return np.unique(np.searchsorted(starts, positions, side="right") - 1)
 
 
 def read_csv(
@@ -188,56 +254,160 @@ def read_csv(
     data = read_bytes(path, display, problems)
     if data is None:
         return None
-    decoded = decode_csv(data)
-    if decoded is None:
-        problems.add(Problem(file=display, message="cannot decode: neither UTF-8 nor GB18030"))
-        return None
-    data, encoding = decoded
+    bom = data.startswith(_BOM)
+    if bom:
+        data = data[len(_BOM) :]
     if not data or data.isspace():
         problems.add(Problem(file=display, message="empty file: no header row"))
         return None
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # old Mac line ends: one line per record
-    first_line, fields, blank, reliable = _layout(data)
-    header_end = data.find(b"\n")
-    header_text = data[: header_end if header_end >= 0 else len(data)]
-    try:
-        header = next(csv.reader([header_text.decode(encoding).rstrip("\r")]), [])
-    except csv.Error:
-        header = []
-    if reliable and fields[0] != len(header):
-        # The header itself holds a quoted newline; fall back to pandas' view of it.
-        try:
-            header = list(_pandas_header(data, encoding))
-        except (ValueError, pd.errors.ParserError) as exc:
-            problems.add(Problem(file=display, row=1, message=f"cannot parse CSV header: {exc}"))
+    # pandas' tokenizer runs without the GIL, so the parse goes to a worker thread while
+    # this one checks the encoding and lays out records and line numbers for messages.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        guess = _guess_encoding(data, bom)
+        attempt = _Parse(pool, data, guess, display, schema)
+        encoding = _encoding(data, bom)
+        layout = _layout(data)
+        if encoding is None:
+            problems.add(Problem(file=display, message="cannot decode: neither UTF-8 nor GB18030"))
             return None
-    bad = np.flatnonzero((fields != len(header)) & ~blank) if reliable else np.array([], int)
-    if bad.size:
-        for i in bad[:ROWS_PER_PROBLEM]:
+        if encoding != guess:
+            attempt = _Parse(pool, data, encoding, display, schema)
+        padded = (
+            padded_records(data, layout.starts)
+            if encoding == "utf-8" and not layout.quoted
+            else None
+        )
+        for problem in attempt.header_problems:
+            problems.add(problem)
+        header = attempt.header
+        if header is None:
+            return None
+        if layout.reliable and layout.fields[0] != len(header):
+            problems.add(Problem(file=display, row=1, message="cannot parse CSV header"))
+            return None
+        if _wrong_field_counts(layout, len(header), display, problems):
+            return None
+        if not attempt.positions:
+            return None
+        frame = attempt.result(problems)
+    if frame is None:
+        return None
+    if layout.reliable and len(frame) == len(layout.first_line) - 1:
+        rows = layout.first_line[1:].astype("int64")
+        strip: np.ndarray | None = None
+        if padded is not None:
+            strip = np.zeros(len(frame), dtype=bool)
+            strip[padded[padded > 0] - 1] = True
+    else:
+        # Our record count disagrees with pandas (e.g. a stray quote inside a field);
+        # approximate rather than refuse the file, and strip every value.
+        rows = np.arange(2, len(frame) + 2, dtype="int64")
+        strip = None
+    frame["_row"] = rows
+    return RawPart(display, None, frame, attempt.spellings, attempt.missing, strip=strip)
+
+
+def _wrong_field_counts(
+    layout: _Layout, width: int, display: str, problems: ProblemCollector
+) -> bool:
+    """Report records whose field count differs from the header's; True if any."""
+    if not layout.reliable:
+        return False
+    bad = np.flatnonzero((layout.fields != width) & ~layout.blank)
+    for i in bad[:ROWS_PER_PROBLEM]:
+        problems.add(
+            Problem(
+                file=display,
+                row=int(layout.first_line[i]),
+                message=f"wrong number of fields: {int(layout.fields[i])} fields where the "
+                f"header has {width}",
+            )
+        )
+    if bad.size > ROWS_PER_PROBLEM:
+        problems.add(
+            Problem(
+                file=display,
+                message=f"... and {bad.size - ROWS_PER_PROBLEM} more rows with the wrong "
+                "number of fields",
+            )
+        )
+    return bool(bad.size)
+
+
+class _Parse:
+    """One parse of a CSV in a given encoding: its header mapped to the schema now, its
+    rows read by pandas in a worker thread."""
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        data: bytes,
+        encoding: str,
+        display: str,
+        schema: TableSchema,
+    ) -> None:
+        self.display = display
+        # Kept apart until the encoding is confirmed, so a wrong guess reports nothing.
+        collector = ProblemCollector()
+        self.header = _header(data, encoding, display, collector)
+        self.positions: dict[str, int] = {}
+        self.spellings: dict[str, str] = {}
+        self.missing: set[str] = set()
+        self.future: Future[pd.DataFrame] | None = None
+        if self.header is not None:
+            self.positions, self.spellings, self.missing = map_headers(
+                schema, self.header, file=display, sheet=None, row=1, problems=collector
+            )
+        self.header_problems = collector.problems
+        if self.positions:
+            self.future = pool.submit(
+                _parse_rows, data, encoding, self.header, self.positions, schema
+            )
+
+    def result(self, problems: ProblemCollector) -> pd.DataFrame | None:
+        """The rows with canonical column names, or None after reporting why not."""
+        assert self.future is not None
+        try:
+            frame = self.future.result()
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            # Only reached when our own layout could not be trusted; pandas counts lines.
+            line = re.search(r"line (\d+)", str(exc))
             problems.add(
                 Problem(
-                    file=display,
-                    row=int(first_line[i]),
-                    message=f"wrong number of fields: {int(fields[i])} fields where the "
-                    f"header has {len(header)}",
+                    file=self.display,
+                    row=int(line.group(1)) if line else None,
+                    message=f"cannot parse CSV: {str(exc).strip()}",
                 )
             )
-        if bad.size > ROWS_PER_PROBLEM:
-            problems.add(
-                Problem(
-                    file=display,
-                    message=f"... and {bad.size - ROWS_PER_PROBLEM} more rows with the wrong "
-                    "number of fields",
-                )
-            )
+            return None
+        by_position = {pos: name for name, pos in self.positions.items()}
+        frame.columns = [by_position[pos] for pos in sorted(self.positions.values())]
+        return frame
+
+
+def _header(
+    data: bytes, encoding: str, display: str, problems: ProblemCollector
+) -> list[str] | None:
+    """The header row's fields; None (reported) if it cannot be read."""
+    end = data.find(b"\n")
+    line = data[: end if end >= 0 else len(data)]
+    try:
+        if line.count(b'"') % 2 == 0:
+            return next(csv.reader([line.decode(encoding).rstrip("\r")]), [])
+        # A quoted newline inside the header: let pandas find where it ends.
+        head = pd.read_csv(io.BytesIO(data), encoding=encoding, nrows=0, dtype=str)
+        return [str(c) for c in head.columns]
+    except (csv.Error, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        problems.add(Problem(file=display, row=1, message=f"cannot parse CSV header: {exc}"))
         return None
-    positions, spellings, missing = map_headers(
-        schema, header, file=display, sheet=None, row=1, problems=problems
-    )
-    if not positions:
-        return None
-    used = sorted(positions.values())
+
+
+def _parse_rows(
+    data: bytes, encoding: str, header: list[str], positions: dict[str, int], schema: TableSchema
+) -> pd.DataFrame:
+    """pandas' C parser over the columns we use, every value as text."""
     # Columns that are converted value by value (codes, dates, numbers, flags) are read as
     # categories: the parser then hands over each distinct text once, which is what the
     # conversion works on anyway. Free text stays text.
@@ -247,44 +417,17 @@ def read_csv(
             header[pos]: ("str" if schema.column(name).type == "str" else "category")
             for name, pos in positions.items()
         }
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            encoding=encoding,
-            header=0,
-            usecols=used,
-            dtype=dtypes,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-        )
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        # Only reached when our own layout could not be trusted; pandas counts lines.
-        line = re.search(r"line (\d+)", str(exc))
-        problems.add(
-            Problem(
-                file=display,
-                row=int(line.group(1)) if line else None,
-                message=f"cannot parse CSV: {str(exc).strip()}",
-            )
-        )
-        return None
-    by_position = {pos: name for name, pos in positions.items()}
-    frame.columns = [by_position[pos] for pos in used]
-    if reliable and len(frame) == len(first_line) - 1:
-        rows = first_line[1:].astype("int64")
-    else:
-        # Our record count disagrees with pandas (e.g. a stray quote inside a field);
-        # approximate rather than refuse the file.
-        rows = np.arange(2, len(frame) + 2, dtype="int64")
-    frame["_row"] = rows
-    return RawPart(display, None, frame, spellings, missing, unpadded=unpadded(data))
-
-
-def _pandas_header(data: bytes, encoding: str) -> Sequence[str]:
-    head = pd.read_csv(io.BytesIO(data), encoding=encoding, nrows=0, dtype=str)
-    return [str(c) for c in head.columns]
+    return pd.read_csv(
+        io.BytesIO(data),
+        encoding=encoding,
+        header=0,
+        usecols=sorted(positions.values()),
+        dtype=dtypes,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        engine="c",
+    )
 
 
 def cell_text(value: object) -> str:
