@@ -78,9 +78,7 @@ class Progress:
 
 def given_columns(dataset: Dataset) -> dict[str, set[str]]:
     """Per table, the columns the source gave with at least one value in them."""
-    return {
-        name: {c for c in t.given if t.frame[c].notna().any()} for name, t in dataset.tables.items()
-    }
+    return {name: set(t.filled) for name, t in dataset.tables.items()}
 
 
 def run_audit(

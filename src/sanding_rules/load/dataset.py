@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import InputError, Problem, ProblemCollector
 from ..schema import REQUIRED_TABLES, TABLES, TableSchema, table_for_name
-from .normalize import check_unit_references, normalize_table
+from .normalize import check_unit_references, normalize
 from .read import RawPart, open_workbook, read_csv, read_sheet
 from .sanding_docs import SANDING_DIR, read_sanding_folder
 from .tables import Dataset, Table
@@ -123,7 +123,7 @@ def load_dataset(path: Path) -> Dataset:
             continue
         if not parts:
             continue  # the file was given but unreadable; that is reported already
-        frame = normalize_table(schema, parts, problems)
+        normalized = normalize(schema, parts, problems)
         parts_by_table[name] = parts
         main = given[0] if given else None
         given_columns = frozenset(
@@ -131,10 +131,11 @@ def load_dataset(path: Path) -> Dataset:
         )
         tables[name] = Table(
             name,
-            frame,
+            normalized.frame,
             main.display if main else SANDING_DIR,
             main.sheet if main else None,
             given_columns,
+            normalized.filled & given_columns,
         )
 
     # Without readable unit ids every reference would be flagged; the units problem suffices.

@@ -8,6 +8,7 @@ loops over distinct values and over the few rows that are reported.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,21 @@ def normalize_table(
     schema: TableSchema, parts: Sequence[RawPart], problems: ProblemCollector
 ) -> pd.DataFrame:
     """Convert and check one table; problems are collected, the frame is returned anyway."""
+    return normalize(schema, parts, problems).frame
+
+
+@dataclass
+class Normalized:
+    """A converted table and the columns that hold at least one value."""
+
+    frame: pd.DataFrame
+    filled: frozenset[str]
+
+
+def normalize(
+    schema: TableSchema, parts: Sequence[RawPart], problems: ProblemCollector
+) -> Normalized:
+    """Convert and check one table (see normalize_table), noting which columns hold values."""
     raw = assemble(schema, parts)
     locate = _Locator(raw, parts)
     # Rows of a file that lacks a required column were reported once, for the file.
@@ -134,7 +150,13 @@ def normalize_table(
         frame = frame[keep].reset_index(drop=True)
         locate = _Locator(frame, parts)
     _check_duplicates(schema, frame, locate, problems)
-    return frame
+    rows = bool(keep.any())
+    filled = frozenset(
+        col.name
+        for col in schema.columns
+        if (~empty[col.name] & keep).any() or (rows and col.default is not None)
+    )
+    return Normalized(frame, filled)
 
 
 def check_unit_references(

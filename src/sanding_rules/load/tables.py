@@ -21,6 +21,8 @@ class Table:
     # Contract columns the source actually had: absent optional columns are added to `frame`
     # (all missing, or filled with their default), and rules that need them must know.
     given: frozenset[str] = frozenset()
+    # The given columns with at least one value (after defaults): what rules can rely on.
+    filled: frozenset[str] = frozenset()
 
 
 @dataclass
