@@ -256,7 +256,7 @@ def _sources(rule: Rule, facts: Facts, sub: pd.DataFrame, params: dict) -> list[
         return out
     keys = ROSTER_KEYS[rule.applies_to]
     people = facts["person"]
-    people = people[people["unit_id"].isin(sub["unit_id"].unique())]
+    people = people[facts.of_units("person", sub["unit_id"].unique())]
     if rule.source.where is not None:
         ctx = expr.Context(params, facts.as_of)
         people = people[

@@ -533,9 +533,7 @@ def _const(value: Any, type_: str, n: int) -> Value:
         return Value(np.full(n, v), np.zeros(n, bool), DATE)
     if type_ == BOOL:
         return Value(np.full(n, bool(value)), np.zeros(n, bool), BOOL)
-    arr = np.empty(n, dtype=object)
-    arr[:] = [value] * n if n else []
-    return Value(arr, np.zeros(n, bool), type_)
+    return Value(np.full(n, value, dtype=object), np.zeros(n, bool), type_)
 
 
 def evaluate(node: Node, frame: pd.DataFrame, scope: Scope, ctx: Context) -> Value:

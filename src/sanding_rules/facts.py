@@ -7,6 +7,7 @@ once, vectorised, so that every rule and both evaluation paths read the same num
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -183,9 +184,24 @@ class Facts:
     origin_rows: dict[str, pd.DataFrame] = field(default_factory=dict)
     # Per fact type, columns already read for evaluation (see expr.Context.columns).
     columns: dict[str, dict] = field(default_factory=dict)
+    # Per fact type, its unit_id column factorised (see of_units).
+    _unit_codes: dict[str, tuple[np.ndarray, pd.Index]] = field(default_factory=dict)
 
     def __getitem__(self, fact_type: str) -> pd.DataFrame:
         return self.tables[fact_type]
+
+    def of_units(self, fact_type: str, unit_ids: Iterable[object]) -> np.ndarray:
+        """Mask of a fact table's rows that belong to the given units."""
+        coded = self._unit_codes.get(fact_type)
+        if coded is None:
+            codes, uniques = pd.factorize(self.tables[fact_type]["unit_id"], use_na_sentinel=True)
+            coded = self._unit_codes[fact_type] = (codes, pd.Index(uniques))
+        codes, index = coded
+        # One slot more than there are units: code -1 (no unit) and unknown ids land there.
+        wanted = np.zeros(len(index) + 1, dtype=bool)
+        wanted[index.get_indexer(pd.Index(list(unit_ids)))] = True
+        wanted[-1] = False
+        return wanted[codes]
 
 
 def in_force(frame: pd.DataFrame, keys: list[str], as_of: date) -> pd.DataFrame:
