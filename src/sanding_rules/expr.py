@@ -520,20 +520,27 @@ def column_value(frame: pd.DataFrame | Columns, name: str, type_: str) -> Value:
         null = col.isna().to_numpy()
         data = col.fillna(False).to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
         return Value(data, null, BOOL)
-    null = col.isna().to_numpy()
-    data = col.to_numpy(dtype=object, na_value=None)
+    data = col.to_numpy(dtype=object)
+    null = pd.isna(data)
+    if null.any():
+        data = data.copy()  # to_numpy may hand out the column's own array
+        data[null] = None
     return Value(data, null, STR)
 
 
 def _const(value: Any, type_: str, n: int) -> Value:
+    # A constant is one value seen n times: a read-only broadcast view, not n copies
+    # (filling 1.6 million object slots costs more than the comparison that uses them).
     if type_ == NUM:
-        return Value(np.full(n, float(value)), np.zeros(n, bool), NUM)
-    if type_ == DATE:
-        v = day_number(value) if isinstance(value, date) else float(value)
-        return Value(np.full(n, v), np.zeros(n, bool), DATE)
-    if type_ == BOOL:
-        return Value(np.full(n, bool(value)), np.zeros(n, bool), BOOL)
-    return Value(np.full(n, value, dtype=object), np.zeros(n, bool), type_)
+        scalar = np.array(float(value))
+    elif type_ == DATE:
+        scalar = np.array(day_number(value) if isinstance(value, date) else float(value))
+    elif type_ == BOOL:
+        scalar = np.array(bool(value))
+    else:
+        scalar = np.empty((), dtype=object)
+        scalar[()] = value
+    return Value(np.broadcast_to(scalar, (n,)), np.broadcast_to(np.False_, (n,)), type_)
 
 
 def evaluate(node: Node, frame: pd.DataFrame, scope: Scope, ctx: Context) -> Value:
@@ -584,11 +591,11 @@ def evaluate(node: Node, frame: pd.DataFrame, scope: Scope, ctx: Context) -> Val
         a = evaluate(node.left, frame, scope, ctx)
         b = evaluate(node.right, frame, scope, ctx)
         null = a.null | b.null
-        if a.type == STR:
-            ad = np.where(a.null, "", a.data).astype(object)
-            bd = np.where(b.null, "", b.data).astype(object)
-        else:
-            ad, bd = a.data, b.data
+        ad, bd = a.data, b.data
+        if a.type == STR and node.op not in ("==", "!=") and null.any():
+            # None cannot be ordered against text; the rows are masked as missing below.
+            ad = np.where(a.null, "", ad).astype(object)
+            bd = np.where(b.null, "", bd).astype(object)
         with np.errstate(invalid="ignore"):
             res = _compare_arrays(node.op, ad, bd)
         return Value(np.asarray(res, dtype=bool) & ~null, np.zeros(n, bool), BOOL)

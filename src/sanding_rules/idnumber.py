@@ -168,24 +168,27 @@ def valid_array(values: np.ndarray) -> np.ndarray:
 
 def _valid_codes(codes: np.ndarray) -> np.ndarray:
     """Rows of 18 character codes (bytes or code points) that are valid ID numbers."""
-    # One contiguous row per character position: column-wise access to an (n, 18) array
-    # costs several times more.
-    chars = np.ascontiguousarray(codes.T)
-    # Unsigned wrap-around sends every non-digit above 9.
-    digits = chars[:17] - codes.dtype.type(48)
-    body_ok = np.maximum.reduce(digits, axis=0) <= 9
-    # Wrapped non-digits can overflow the sums; body_ok rejects those rows anyway.
-    d = digits.astype(np.int32)
-    total = np.zeros(chars.shape[1], dtype=np.int32)
-    for i, w in enumerate(WEIGHTS):
-        total += d[i] * np.int32(w)
+    n = len(codes)
+    zero = codes.dtype.type(48)
+    body_ok = np.ones(n, dtype=bool)
+    total = np.zeros(n, dtype=np.int32)
+    digit: list[np.ndarray] = []
+    # Position by position, so that no (n, 17) temporary is ever made: at a province's size
+    # the memory traffic costs more than the arithmetic.
+    for i in range(17):
+        d = codes[:, i] - zero  # unsigned wrap-around sends every non-digit above 9
+        body_ok &= d <= 9
+        d = d.astype(np.int32)  # wrapped values may overflow below; body_ok rejects them
+        total += d * np.int32(WEIGHTS[i])
+        if 6 <= i < 14:
+            digit.append(d)
     expected = _CHECK_CODES[total % 11]
-    last = chars[17].astype(np.int32)
+    last = codes[:, 17].astype(np.int32)
     last = np.where(last == ord("x"), ord("X"), last)
     last_ok = ((last >= 48) & (last <= 57)) | (last == ord("X"))
-    year = d[6] * 1000 + d[7] * 100 + d[8] * 10 + d[9]
-    month = d[10] * 10 + d[11]
-    day = d[12] * 10 + d[13]
+    year = digit[0] * 1000 + digit[1] * 100 + digit[2] * 10 + digit[3]
+    month = digit[4] * 10 + digit[5]
+    day = digit[6] * 10 + digit[7]
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_ok = (month >= 1) & (month <= 12)
     limit = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
