@@ -274,7 +274,8 @@ def _read_table(path: Path, name: str, suffix: str) -> list[RawRequest]:
     frame = part.frame
     columns = [c for c in REQUESTS.column_names if c in frame.columns]
     out = []
-    records = frame[columns].to_dict("records")
+    # The CSV reader leaves empty fields missing; requests are validated from text.
+    records = frame[columns].astype(object).fillna("").to_dict("records")
     for row, record in zip(frame["_row"].tolist(), records, strict=True):
         if all(not str(v).strip() for v in record.values()):
             continue  # spreadsheet padding

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 from ..errors import InputError, Problem, ProblemCollector
 from ..schema import REQUIRED_TABLES, TABLES, TableSchema, table_for_name
 from .normalize import check_unit_references, normalize
-from .read import RawPart, open_workbook, read_csv, read_sheet
+from .read import PendingCsv, RawPart, finish_csv, open_workbook, read_csv, read_sheet, start_csv
 from .sanding_docs import SANDING_DIR, read_sanding_folder
 from .tables import Dataset, Table
 
@@ -79,17 +80,20 @@ def _read(source: _Source, schema: TableSchema, problems: ProblemCollector) -> R
         book.close()
 
 
-def load_dataset(path: Path) -> Dataset:
-    """Load a dataset folder into canonical tables; any bad input raises InputError."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise InputError([Problem(file=str(folder), message="dataset folder not found")])
-    problems = ProblemCollector()
-    sources = find_sources(folder, problems)
-    doc_parts: dict[str, RawPart] = {}
-    if (folder / SANDING_DIR).is_dir():
-        doc_parts = read_sanding_folder(folder / SANDING_DIR, problems)
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
+
+def _load_tables(
+    sources: dict[str, list[_Source]],
+    pending: dict[str, PendingCsv],
+    doc_parts: dict[str, RawPart],
+    problems: ProblemCollector,
+) -> tuple[dict[str, Table], dict[str, list[RawPart]]]:
+    """Read, convert and check every table, in the contract's order."""
     parts_by_table: dict[str, list[RawPart]] = {}
     tables: dict[str, Table] = {}
     for name, schema in TABLES.items():
@@ -106,7 +110,10 @@ def load_dataset(path: Path) -> Dataset:
             continue
         parts: list[RawPart] = []
         if given:
-            part = _read(given[0], schema, problems)
+            if name in pending:
+                part = finish_csv(pending.pop(name), problems)
+            else:
+                part = _read(given[0], schema, problems)
             if part is not None:
                 parts.append(part)
         if name in doc_parts:
@@ -137,6 +144,29 @@ def load_dataset(path: Path) -> Dataset:
             given_columns,
             normalized.filled & given_columns,
         )
+
+    return tables, parts_by_table
+
+
+def load_dataset(path: Path) -> Dataset:
+    """Load a dataset folder into canonical tables; any bad input raises InputError."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError([Problem(file=str(folder), message="dataset folder not found")])
+    problems = ProblemCollector()
+    sources = find_sources(folder, problems)
+    doc_parts: dict[str, RawPart] = {}
+    if (folder / SANDING_DIR).is_dir():
+        doc_parts = read_sanding_folder(folder / SANDING_DIR, problems)
+
+    # Two workers: pandas parses the largest CSV (the roster) on one while the other parses
+    # the smaller ones, and this thread checks and converts each table as its rows arrive.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: dict[str, PendingCsv] = {}
+        single = [(n, s[0]) for n, s in sources.items() if len(s) == 1 and s[0].kind == "csv"]
+        for name, source in sorted(single, key=lambda item: -_size(item[1].path)):
+            pending[name] = start_csv(source.path, source.display, TABLES[name], pool)
+        tables, parts_by_table = _load_tables(sources, pending, doc_parts, problems)
 
     # Without readable unit ids every reference would be flagged; the units problem suffices.
     if "units" in tables and not any("unit_id" in p.missing for p in parts_by_table["units"]):

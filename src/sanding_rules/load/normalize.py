@@ -195,19 +195,27 @@ def _strip_rows(parts: Sequence[RawPart]) -> np.ndarray | None:
 
 
 def _strip(raw: pd.Series, rows: np.ndarray | None = None) -> tuple[pd.Series, np.ndarray]:
-    """Strip text (only the flagged rows, if given); return (text with empty as missing,
-    empty mask)."""
-    text = raw.to_numpy(dtype=object, na_value="")
-    # numpy's object loop over str.strip is about twice as fast as Series.str.strip.
+    """Strip text; return (text with empty as missing, empty mask).
+
+    With `rows`, only those rows are stripped: the others come from CSV files whose parser
+    already turned empty fields into missing values and whose bytes show no padding
+    (read.padded_records), so they are left as they are.
+    """
     if rows is None:
+        text = raw.to_numpy(dtype=object, na_value="")
+        # numpy's object loop over str.strip is about twice as fast as Series.str.strip.
         text = _STRIP(text)
-    else:
-        where = np.flatnonzero(rows)
-        if where.size:
-            text[where] = _STRIP(text[where])
-    empty = np.asarray(text == "", dtype=bool)
-    text[empty] = np.nan
-    return pd.Series(pd.array(text, dtype="str"), index=raw.index, name=raw.name), empty
+        empty = np.asarray(text == "", dtype=bool)
+        text[empty] = np.nan
+        return pd.Series(pd.array(text, dtype="str"), index=raw.index, name=raw.name), empty
+    out = pd.Series(raw.array, index=raw.index, name=raw.name, dtype="str")
+    where = np.flatnonzero(rows)
+    if where.size:
+        stripped = _STRIP(raw.iloc[where].to_numpy(dtype=object, na_value=""))
+        stripped[stripped == ""] = np.nan
+        out = out.copy()
+        out.iloc[where] = stripped
+    return out, out.isna().to_numpy()
 
 
 def _spread(values_u: np.ndarray, codes: np.ndarray, fill: object) -> np.ndarray:

@@ -251,47 +251,78 @@ def read_csv(
     path: Path, display: str, schema: TableSchema, problems: ProblemCollector
 ) -> RawPart | None:
     """Read a CSV table (UTF-8 with/without BOM or GB18030) as text; None if unusable."""
-    data = read_bytes(path, display, problems)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return finish_csv(start_csv(path, display, schema, pool), problems)
+
+
+@dataclass
+class PendingCsv:
+    """A CSV file read into memory whose rows pandas is parsing in a worker thread."""
+
+    display: str
+    schema: TableSchema
+    pool: ThreadPoolExecutor
+    # Problems found so far, reported by finish_csv so that they keep the tables' order.
+    problems: ProblemCollector = field(default_factory=ProblemCollector)
+    data: bytes | None = None
+    bom: bool = False
+    attempt: _Parse | None = None
+
+
+def start_csv(
+    path: Path, display: str, schema: TableSchema, pool: ThreadPoolExecutor
+) -> PendingCsv:
+    """Read a CSV file's bytes and start parsing them in the pool (see finish_csv)."""
+    pending = PendingCsv(display, schema, pool)
+    data = read_bytes(path, display, pending.problems)
     if data is None:
-        return None
+        return pending
     bom = data.startswith(_BOM)
     if bom:
         data = data[len(_BOM) :]
     if not data or data.isspace():
-        problems.add(Problem(file=display, message="empty file: no header row"))
-        return None
+        pending.problems.add(Problem(file=display, message="empty file: no header row"))
+        return pending
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # old Mac line ends: one line per record
+    pending.data, pending.bom = data, bom
     # pandas' tokenizer runs without the GIL, so the parse goes to a worker thread while
     # this one checks the encoding and lays out records and line numbers for messages.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        guess = _guess_encoding(data, bom)
-        attempt = _Parse(pool, data, guess, display, schema)
-        encoding = _encoding(data, bom)
-        layout = _layout(data)
-        if encoding is None:
-            problems.add(Problem(file=display, message="cannot decode: neither UTF-8 nor GB18030"))
-            return None
-        if encoding != guess:
-            attempt = _Parse(pool, data, encoding, display, schema)
-        padded = (
-            padded_records(data, layout.starts)
-            if encoding == "utf-8" and not layout.quoted
-            else None
-        )
-        for problem in attempt.header_problems:
-            problems.add(problem)
-        header = attempt.header
-        if header is None:
-            return None
-        if layout.reliable and layout.fields[0] != len(header):
-            problems.add(Problem(file=display, row=1, message="cannot parse CSV header"))
-            return None
-        if _wrong_field_counts(layout, len(header), display, problems):
-            return None
-        if not attempt.positions:
-            return None
-        frame = attempt.result(problems)
+    pending.attempt = _Parse(pool, data, _guess_encoding(data, bom), display, schema)
+    return pending
+
+
+def finish_csv(pending: PendingCsv, problems: ProblemCollector) -> RawPart | None:
+    """Check a started CSV against its bytes and take pandas' rows; None if unusable."""
+    for problem in pending.problems.problems:
+        problems.add(problem)
+    data, attempt, display = pending.data, pending.attempt, pending.display
+    pending.data = None  # the caller may hold on to pending; the bytes are not needed after
+    if data is None or attempt is None:
+        return None
+    encoding = _encoding(data, pending.bom)
+    layout = _layout(data)
+    if encoding is None:
+        problems.add(Problem(file=display, message="cannot decode: neither UTF-8 nor GB18030"))
+        return None
+    if encoding != attempt.encoding:
+        attempt = _Parse(pending.pool, data, encoding, display, pending.schema)
+    padded = (
+        padded_records(data, layout.starts) if encoding == "utf-8" and not layout.quoted else None
+    )
+    for problem in attempt.header_problems:
+        problems.add(problem)
+    header = attempt.header
+    if header is None:
+        return None
+    if layout.reliable and layout.fields[0] != len(header):
+        problems.add(Problem(file=display, row=1, message="cannot parse CSV header"))
+        return None
+    if _wrong_field_counts(layout, len(header), display, problems):
+        return None
+    if not attempt.positions:
+        return None
+    frame = attempt.result(problems)
     if frame is None:
         return None
     if layout.reliable and len(frame) == len(layout.first_line) - 1:
@@ -349,6 +380,7 @@ class _Parse:
         schema: TableSchema,
     ) -> None:
         self.display = display
+        self.encoding = encoding
         # Kept apart until the encoding is confirmed, so a wrong guess reports nothing.
         collector = ProblemCollector()
         self.header = _header(data, encoding, display, collector)
@@ -423,8 +455,10 @@ def _parse_rows(
         header=0,
         usecols=sorted(positions.values()),
         dtype=dtypes,
+        # Only an empty field is missing ("NA", "null" are text); the parser marks it, so
+        # text columns need no pass of their own to find empty values.
         keep_default_na=False,
-        na_filter=False,
+        na_values=[""],
         skip_blank_lines=False,
         engine="c",
     )
