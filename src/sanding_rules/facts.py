@@ -347,8 +347,9 @@ def _person_facts(
     # The loader strips text; only a lower-case check digit x needs normalising (P02 treats
     # 33010219800101001x and ...001X as one number).
     ids = person["id_number"]
-    lower = ids.str.contains("x", regex=False, na=False).to_numpy()
-    if lower.any():
+    # One scan of all the numbers at once: nearly always there is no x to look for.
+    if "x" in "".join(ids.dropna().tolist()):
+        lower = ids.str.contains("x", regex=False, na=False).to_numpy()
         ids = ids.copy()
         ids[lower] = ids[lower].str.upper()
     has = counted & ids.notna().to_numpy()

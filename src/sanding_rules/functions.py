@@ -37,11 +37,10 @@ def retirement_date(
     null = np.isnan(birth_days)
     births = np.where(null, 0, birth_days).astype("int64").astype("datetime64[D]")
     birth_month = (births.astype("datetime64[M]") - _EPOCH_MONTH).astype("int64")
-    g = pd.Series(gender, dtype=object)
-    p = pd.Series(post_type, dtype=object)
-    male = (g == "M").to_numpy()
-    female = (g == "F").to_numpy()
-    worker = (p == "worker").to_numpy()
+    gender = np.asarray(gender, dtype=object)
+    male = gender == "M"
+    female = gender == "F"
+    worker = np.asarray(post_type, dtype=object) == "worker"
     groups = {
         "male": male,
         "female_cadre": female & ~worker,
