@@ -146,3 +146,17 @@ def test_valid_mask_keeps_index_and_handles_string_dtype():
     assert list(got.index) == [10, 11, 12, 13]
     assert got.tolist() == [True, False, False, True]
     assert idnumber.valid_mask(pd.Series([], dtype=object)).tolist() == []
+
+
+def test_number_keys_equal_exactly_when_normalised_texts_are_equal():
+    """P02 compares ID numbers as texts with a lower-case x read as X; the integer keys must
+    partition the numbers in the same way, for well-formed and damaged numbers alike."""
+    base = [v for v in _random_numbers(3000, seed=5) if isinstance(v, str)]
+    # Repeats in both spellings, so that equal keys are exercised, not only distinct ones.
+    values = base + [v.lower() for v in base[:500]] + [v.upper() for v in base[500:900]]
+    values += ["abc", "ABC", "x", "X", "33010219800101001x", "33010219800101001X"]
+    keys = idnumber.number_keys(np.array(values, dtype=object))
+    texts = [v.upper() if "x" in v else v for v in values]
+    want = pd.factorize(pd.Series(texts, dtype=object))[0]
+    got = pd.factorize(keys)[0]
+    assert got.tolist() == want.tolist()

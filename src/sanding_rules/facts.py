@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from . import idnumber
 from .codes import ALLOWED_CATEGORIES, COUNTED_STATUSES
 from .expr import BOOL, DATE, NUM, STR
 from .load import Dataset
@@ -347,13 +348,8 @@ def _person_facts(
     # The loader strips text; only a lower-case check digit x needs normalising (P02 treats
     # 33010219800101001x and ...001X as one number).
     ids = person["id_number"]
-    # One scan of all the numbers at once: nearly always there is no x to look for.
-    if "x" in "".join(ids.dropna().tolist()):
-        lower = ids.str.contains("x", regex=False, na=False).to_numpy()
-        ids = ids.copy()
-        ids[lower] = ids[lower].str.upper()
     has = counted & ids.notna().to_numpy()
-    id_code, _ = pd.factorize(ids[has])
+    id_code, _ = pd.factorize(idnumber.number_keys(ids.to_numpy(dtype=object)[has]))
     unit_code = unit_pos[has]
     width = max(len(units), 1)
     pairs = pd.unique(id_code.astype("int64") * width + unit_code)

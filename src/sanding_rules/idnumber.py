@@ -166,6 +166,43 @@ def valid_array(values: np.ndarray) -> np.ndarray:
     return result
 
 
+def number_keys(values: np.ndarray) -> np.ndarray:
+    """Integer codes for ID-number texts (no missing values): equal codes for equal texts,
+    a lower-case x counting as X.
+
+    The usual 18-character number becomes one int64 (its 17 digits and the check character),
+    so a province's numbers are compared as integers, not hashed as strings; anything else
+    falls back to its text.
+    """
+    n = len(values)
+    keys = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return keys
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    exact = np.flatnonzero(lengths == 18)
+    numeric = np.zeros(n, dtype=bool)
+    joined = "".join(values[exact].tolist())
+    if exact.size and joined.isascii():
+        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+        ok = np.ones(len(exact), dtype=bool)
+        number = np.zeros(len(exact), dtype=np.int64)
+        for i in range(17):
+            d = codes[:, i] - np.uint8(48)
+            ok &= d <= 9
+            number = number * 10 + d
+        last = codes[:, 17]
+        check = np.where((last == ord("X")) | (last == ord("x")), 10, last.astype(np.int64) - 48)
+        ok &= (check >= 0) & (check <= 10)
+        keys[exact[ok]] = number[ok] * 11 + check[ok]
+        numeric[exact[ok]] = True
+    rest = np.flatnonzero(~numeric)
+    if rest.size:
+        texts = [v.upper() if "x" in v else v for v in values[rest].tolist()]
+        # Negative codes cannot meet the numbers' keys, which are never negative.
+        keys[rest] = -1 - pd.factorize(pd.Series(texts, dtype=object))[0]
+    return keys
+
+
 def _valid_codes(codes: np.ndarray) -> np.ndarray:
     """Rows of 18 character codes (bytes or code points) that are valid ID numbers."""
     n = len(codes)
