@@ -183,14 +183,16 @@ def number_keys(values: np.ndarray) -> np.ndarray:
     numeric = np.zeros(n, dtype=bool)
     joined = "".join(values[exact].tolist())
     if exact.size and joined.isascii():
-        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+        # One contiguous row per character position (column access to (n, 18) is slow).
+        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18).T.copy()
         ok = np.ones(len(exact), dtype=bool)
         number = np.zeros(len(exact), dtype=np.int64)
         for i in range(17):
-            d = codes[:, i] - np.uint8(48)
+            d = codes[i] - np.uint8(48)
             ok &= d <= 9
-            number = number * 10 + d
-        last = codes[:, 17]
+            number *= 10
+            number += d
+        last = codes[17]
         check = np.where((last == ord("X")) | (last == ord("x")), 10, last.astype(np.int64) - 48)
         ok &= (check >= 0) & (check <= 10)
         keys[exact[ok]] = number[ok] * 11 + check[ok]
