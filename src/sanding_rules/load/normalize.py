@@ -290,9 +290,18 @@ def _convert(
     unknown_u = np.array([m is None for m in mapped_u], dtype=bool) & ~empty_u
     if col.type == "bool":
         array = pd.array([None if m is None else m == "true" for m in mapped_u], dtype="boolean")
+        values = pd.Series(array.take(codes, allow_fill=True), index=raw.index, name=col.name)
     else:
-        array = pd.array(mapped_u, dtype="str")
-    values = pd.Series(array.take(codes, allow_fill=True), index=raw.index, name=col.name)
+        # A categorical: the codes are at hand already, and every later comparison, count
+        # and join on a code column then works on small integers instead of text.
+        categories = sorted({m for m in mapped_u if m is not None} | _default(col))
+        position = {c: i for i, c in enumerate(categories)}
+        code_u = np.array([-1 if m is None else position[m] for m in mapped_u], dtype=np.int64)
+        values = pd.Series(
+            pd.Categorical.from_codes(_spread(code_u, codes, -1), categories=categories),
+            index=raw.index,
+            name=col.name,
+        )
     accepted = code_list.accepted()
     return (
         values,
@@ -304,6 +313,11 @@ def _convert(
             )
         ],
     )
+
+
+def _default(col: Column) -> set[str]:
+    """The column's default as a category (empty cells take it; see normalize)."""
+    return {col.default} if col.default is not None else set()
 
 
 # --- keys -------------------------------------------------------------------------------
