@@ -281,14 +281,19 @@ def build_facts(dataset: Dataset, as_of: date) -> Facts:
     counted = roster["status"].isin(COUNTED_STATUSES).to_numpy()
     # Each roster key column is factorised once; every count below works on the codes.
     # Units are coded by their position in units (the loader has checked every reference).
-    unit_pos = pd.Index(units["unit_id"]).get_indexer(roster["unit_id"]).astype("int64")
-    unit_ids = units["unit_id"].to_numpy(dtype=object)
+    unit_index = pd.Index(units["unit_id"])
+    loaded = dataset.table("roster").coded
+    if "unit_id" in loaded:
+        codes, labels = loaded["unit_id"]
+        unit_pos = np.append(unit_index.get_indexer(labels), -1)[codes].astype("int64")
+    else:
+        unit_pos = unit_index.get_indexer(roster["unit_id"]).astype("int64")
     person = _person_facts(roster, counted, units, unit_pos)
     coded = {
-        "unit_id": (unit_pos, unit_ids),
+        "unit_id": (unit_pos, units["unit_id"].to_numpy(dtype=object)),
         "category": _coded(person["category"]),
         "leadership": _coded(person["leadership"]),
-        "body_id": _coded(person["body_id"]),
+        "body_id": loaded["body_id"] if "body_id" in loaded else _coded(person["body_id"]),
     }
 
     quota = _quota_facts(dataset, coded, counted, kind_of, as_of)
@@ -317,7 +322,10 @@ def build_facts(dataset: Dataset, as_of: date) -> Facts:
         "duty_workload": duty_workload,
     }
     origin_rows = {"payment": payroll, "duty_workload": workload}
-    return Facts(as_of, tables, set(dataset.tables), origin_rows)
+    facts = Facts(as_of, tables, set(dataset.tables), origin_rows)
+    # Person rows are roster rows: their units are coded already.
+    facts._unit_codes["person"] = (unit_pos, unit_index)
+    return facts
 
 
 def _origin_frame(dataset: Dataset, table: str, columns: list[str]) -> pd.DataFrame:

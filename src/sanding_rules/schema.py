@@ -63,6 +63,15 @@ class TableSchema:
         return tuple(c.name for c in self.columns)
 
     @property
+    def repeated(self) -> frozenset[str]:
+        """Text columns whose values repeat from row to row (references to units and bodies):
+        read and kept as categoricals, like code columns."""
+        names = set(self.unit_refs)
+        if self.name == "roster":
+            names.add("body_id")
+        return frozenset(names)
+
+    @property
     def required(self) -> tuple[str, ...]:
         """Names of the required columns."""
         return tuple(c.name for c in self.columns if c.required)

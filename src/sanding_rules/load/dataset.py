@@ -143,6 +143,7 @@ def _load_tables(
             main.sheet if main else None,
             given_columns,
             normalized.filled & given_columns,
+            normalized.coded,
         )
 
     return tables, parts_by_table
@@ -174,7 +175,7 @@ def load_dataset(path: Path) -> Dataset:
         unit_ids = pd.Series(unit_ids.unique(), dtype="str")
         for name, table in tables.items():
             check_unit_references(
-                TABLES[name], table.frame, parts_by_table[name], unit_ids, problems
+                TABLES[name], table.frame, parts_by_table[name], unit_ids, problems, table.coded
             )
     problems.raise_if_any()
     return Dataset(folder, tables)

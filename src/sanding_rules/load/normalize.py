@@ -8,7 +8,7 @@ loops over distinct values and over the few rows that are reported.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -101,6 +101,8 @@ class Normalized:
 
     frame: pd.DataFrame
     filled: frozenset[str]
+    # Repeated text columns' codes, row by row with `frame` (see _convert).
+    coded: dict[str, Coded] = field(default_factory=dict)
 
 
 def normalize(
@@ -116,11 +118,14 @@ def normalize(
     strip = _strip_rows(parts)
 
     converted: dict[str, pd.Series] = {}
+    coded: dict[str, Coded] = {}
     empty: dict[str, np.ndarray] = {}
     pending: list[tuple[np.ndarray, str, Callable[[int], str]]] = []
     for col in schema.columns:
-        values, is_empty, bad = _convert(col, raw[col.name], excel_rows, strip)
+        values, is_empty, bad, codes = _convert(col, raw[col.name], excel_rows, strip)
         converted[col.name] = values
+        if codes is not None:
+            coded[col.name] = codes
         empty[col.name] = is_empty
         pending.extend((mask, col.name, message) for mask, message in bad)
 
@@ -149,6 +154,7 @@ def normalize(
     if blank.any():
         frame = frame[keep].reset_index(drop=True)
         locate = _Locator(frame, parts)
+        coded = {name: (codes[keep], labels) for name, (codes, labels) in coded.items()}
     _check_duplicates(schema, frame, locate, problems)
     rows = bool(keep.any())
     filled = frozenset(
@@ -156,7 +162,7 @@ def normalize(
         for col in schema.columns
         if (~empty[col.name] & keep).any() or (rows and col.default is not None)
     )
-    return Normalized(frame, filled)
+    return Normalized(frame, filled, coded)
 
 
 def check_unit_references(
@@ -165,12 +171,19 @@ def check_unit_references(
     parts: Sequence[RawPart],
     unit_ids: pd.Series,
     problems: ProblemCollector,
+    coded: dict[str, Coded] | None = None,
 ) -> None:
     """Report values of unit_id-like columns that name no row of units."""
     locate = _Locator(frame, parts)
     for name in schema.unit_refs:
         values = frame[name]
-        unknown = (values.notna() & ~values.isin(unit_ids)).to_numpy()
+        if coded and name in coded:
+            # Each distinct value is looked up once.
+            codes, labels = coded[name]
+            unknown_u = np.append(~pd.Index(labels, dtype=object).isin(unit_ids), False)
+            unknown = unknown_u[codes]
+        else:
+            unknown = (values.notna() & ~values.isin(unit_ids)).to_numpy()
         locate.report(
             problems,
             unknown,
@@ -182,6 +195,8 @@ def check_unit_references(
 # --- conversions ------------------------------------------------------------------------
 
 _Bad = list[tuple[np.ndarray, Callable[[int], str]]]
+# Integer codes per row (-1: missing) and the distinct values they stand for.
+Coded = tuple[np.ndarray, np.ndarray]
 _STRIP = np.frompyfunc(str.strip, 1, 1)
 
 
@@ -225,15 +240,25 @@ def _spread(values_u: np.ndarray, codes: np.ndarray, fill: object) -> np.ndarray
 
 def _convert(
     col: Column, raw: pd.Series, excel_rows: np.ndarray | None, strip: np.ndarray | None = None
-) -> tuple[pd.Series, np.ndarray, _Bad]:
-    """Convert one column; return (values, empty mask, [(bad mask, message(row))])."""
-    if col.type == "str":
+) -> tuple[pd.Series, np.ndarray, _Bad, Coded | None]:
+    """Convert one column; return (values, empty mask, [(bad mask, message(row))], and for
+    repeated text its codes)."""
+    if col.type == "str" and not isinstance(raw.dtype, pd.CategoricalDtype):
         text, is_empty = _strip(raw, strip)
-        return text, is_empty, []
+        return text, is_empty, [], None
     # Everything else is converted once per distinct value, then spread back to the rows.
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     text_u, empty_u = _strip(pd.Series(uniques, dtype="str"))
     is_empty = _spread(empty_u, codes, True)
+    if col.type == "str":
+        # Repeated text (schema.repeated), read as categories: stripping may merge spellings.
+        # The table gets text; the codes are kept for reference checks and facts.
+        merged_u, categories = pd.factorize(text_u, use_na_sentinel=True)
+        row_codes = _spread(merged_u.astype(np.int64), codes, -1)
+        labels = np.asarray(categories, dtype=object)
+        text = np.append(labels, np.asarray([np.nan], dtype=object))[row_codes]
+        values = pd.Series(pd.array(text, dtype="str"), index=raw.index, name=col.name)
+        return values, is_empty, [], (row_codes, labels)
 
     def shown(i: int) -> str:
         return repr(str(raw.iat[i]).strip())
@@ -257,6 +282,7 @@ def _convert(
             pd.Series(values, index=raw.index, name=col.name),
             is_empty,
             [(failed, lambda i: f"cannot read date {shown(i)} {message}")],
+            None,
         )
     if col.type in ("num", "int"):
         numbers_u = pd.to_numeric(text_u, errors="coerce").to_numpy(dtype="float64", copy=True)
@@ -280,7 +306,7 @@ def _convert(
                 )
             )
         values = _spread(numbers_u, codes, np.nan)
-        return pd.Series(values, index=raw.index, name=col.name), is_empty, bad
+        return pd.Series(values, index=raw.index, name=col.name), is_empty, bad, None
     # Code and bool columns: look each distinct spelling up once.
     code_list = code_lists.code_list(col.code_list or "")
     mapped_u = [
@@ -312,6 +338,7 @@ def _convert(
                 lambda i: f"unknown {col.name} {shown(i)} (accepted: {accepted})",
             )
         ],
+        None,
     )
 
 

@@ -446,7 +446,11 @@ def _parse_rows(
     dtypes: dict[str, str] | type = str
     if len(set(header)) == len(header):
         dtypes = {
-            header[pos]: ("str" if schema.column(name).type == "str" else "category")
+            header[pos]: (
+                "str"
+                if schema.column(name).type == "str" and name not in schema.repeated
+                else "category"
+            )
             for name, pos in positions.items()
         }
     return pd.read_csv(

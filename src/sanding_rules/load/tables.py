@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -23,6 +24,9 @@ class Table:
     given: frozenset[str] = frozenset()
     # The given columns with at least one value (after defaults): what rules can rely on.
     filled: frozenset[str] = frozenset()
+    # Repeated text columns (unit and body references) as integer codes and their values,
+    # row by row with `frame`: counts and lookups use them instead of hashing text again.
+    coded: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
