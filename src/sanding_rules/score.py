@@ -155,6 +155,57 @@ class ScoreTable:
             out[j].append({"fingerprint": fp, "rule": rule, "amount": amount, "verdict": verdict})
         return out
 
+    def slim_details(self, notes: dict[str, str] | None) -> list[dict[str, dict[str, Any]]]:
+        """Every unit's breakdown `details` (see UnitScore.slim_json), built indicator by
+        indicator over the units that have an entry, not unit by unit over all indicators."""
+        measured, details = self._lists[3], self._lists[4]
+        ids = self.indicator_ids
+        extra: list[dict[str, dict[str, Any]]] = [{} for _ in self.unit_ids]
+        for j, m in enumerate(measured):
+            if m is None:
+                continue
+            key = ids[j]
+            for i in np.flatnonzero(~np.isnan(self.measured[j])).tolist():
+                extra[i][key] = {"measured": m[i]}
+        for row, (start, end) in enumerate(
+            zip(self.start.tolist(), self.end.tolist(), strict=True)
+        ):
+            for j, fp, rule, amount, verdict in details[start:end]:
+                extra[row].setdefault(ids[j], {}).setdefault("deductions", []).append(
+                    {"fingerprint": fp, "rule": rule, "amount": amount, "verdict": verdict}
+                )
+        refs: dict[int, Any] = {}  # the same note object is shared by many units
+        for j, col in enumerate(self.notes):
+            if col is None:
+                continue
+            key = ids[j]
+            for i in np.flatnonzero(pd.notna(col)).tolist():
+                note = col[i]
+                ref = refs.get(id(note))
+                if ref is None:
+                    ref = refs[id(note)] = note if notes is None else _note_ref(note, notes)
+                extra[i].setdefault(key, {})["note"] = ref
+        return extra
+
+    def row_details(self, i: int, notes: dict[str, str] | None) -> dict[str, dict[str, Any]]:
+        """One unit's breakdown `details` (slim_details for a single row)."""
+        measured, details = self._lists[3], self._lists[4]
+        ids = self.indicator_ids
+        extra: dict[str, dict[str, Any]] = {}
+        for j, m in enumerate(measured):
+            if m is not None and m[i] is not None:
+                extra.setdefault(ids[j], {})["measured"] = m[i]
+        for j, fp, rule, amount, verdict in details[self.start[i] : self.end[i]]:
+            extra.setdefault(ids[j], {}).setdefault("deductions", []).append(
+                {"fingerprint": fp, "rule": rule, "amount": amount, "verdict": verdict}
+            )
+        for j, col in enumerate(self.notes):
+            if col is None or col[i] is None:
+                continue
+            note = col[i]
+            extra.setdefault(ids[j], {})["note"] = note if notes is None else _note_ref(note, notes)
+        return extra
+
     def note(self, row: int, col: int) -> Note | None:
         """The note of one unit on one indicator."""
         notes = self.notes[col]
@@ -220,7 +271,12 @@ class UnitScore:
                 return self._table._lists[2][self._row][n]
         raise KeyError(dimension_id)
 
-    def slim_json(self, lang: str = "zh", notes: dict[str, str] | None = None) -> dict[str, Any]:
+    def slim_json(
+        self,
+        lang: str = "zh",
+        notes: dict[str, str] | None = None,
+        details: list[dict[str, dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
         """Score, grade, reason, and the breakdown in compact form.
 
         The breakdown lists the unit's level-1, level-2 and level-3 scores as arrays in the
@@ -230,28 +286,8 @@ class UnitScore:
         report is then a fraction of the size; `report.breakdown.full_breakdown` expands it.
         """
         t, i = self._table, self._row
-        values, items, dims, measured, details, _ = t._lists
-        ids = t.indicator_ids
-        extra: dict[str, dict[str, Any]] = {}
-        for j, m in enumerate(measured):
-            if m is not None and m[i] is not None:
-                extra.setdefault(ids[j], {})["measured"] = m[i]
-        for j, fp, rule, amount, verdict in details[t.start[i] : t.end[i]]:
-            extra.setdefault(ids[j], {}).setdefault("deductions", []).append(
-                {"fingerprint": fp, "rule": rule, "amount": amount, "verdict": verdict}
-            )
-        for j, col in enumerate(t.notes):
-            if col is None or col[i] is None:
-                continue
-            note = col[i]
-            if notes is None:
-                extra.setdefault(ids[j], {})["note"] = note
-            else:
-                key = f"{note['zh']}\x00{note['en']}"
-                ref = notes.get(key)
-                if ref is None:
-                    ref = notes[key] = f"n{len(notes) + 1}"
-                extra.setdefault(ids[j], {})["note"] = ref
+        values, items, dims = t._lists[:3]
+        extra = details[i] if details is not None else t.row_details(i, notes)
         reason = None
         if self.grade_reason is not None:
             reason = dict(self.grade_reason)
@@ -273,6 +309,15 @@ class UnitScore:
             {"model": model_json(self.model, {self.unit_id: self})}, out
         )
         return out
+
+
+def _note_ref(note: Note, notes: dict[str, str]) -> str:
+    """The note's id in the shared `notes` table, added if new."""
+    key = f"{note['zh']}\x00{note['en']}"
+    ref = notes.get(key)
+    if ref is None:
+        ref = notes[key] = f"n{len(notes) + 1}"
+    return ref
 
 
 def round_half_up(values: np.ndarray) -> np.ndarray:
@@ -348,7 +393,14 @@ def units_json(
     gc.disable()
     try:
         if slim:
-            return {uid: unit.slim_json(lang, notes) for uid, unit in scores.items()}
+            details: dict[int, list] = {}
+            for unit in scores.values():
+                if id(unit._table) not in details:
+                    details[id(unit._table)] = unit._table.slim_details(notes)
+            return {
+                uid: unit.slim_json(lang, notes, details[id(unit._table)])
+                for uid, unit in scores.items()
+            }
         return {uid: unit.to_json(lang) for uid, unit in scores.items()}
     finally:
         if enabled:
