@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -31,9 +32,10 @@ class Finding:
     unit_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """Stable fingerprint of rule, unit and subject."""
+        """Stable fingerprint of rule, unit and subject (computed once: it is looked up for
+        verdicts, scores, baselines and every report)."""
         return fingerprint(self.rule, self.unit_id, self.subject)
 
     @property

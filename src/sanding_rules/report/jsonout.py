@@ -68,7 +68,8 @@ def _audit_json(
     scored = units_json(result.scores, lang, slim=True, notes=interned)
     unit_frame = result.facts["unit"]
     units = []
-    for uid, name in zip(unit_frame["unit_id"], unit_frame["unit_name"], strict=True):
+    unit_ids, names = unit_frame["unit_id"].tolist(), unit_frame["unit_name"].tolist()
+    for uid, name in zip(unit_ids, names, strict=True):
         acts = result.actions.get(uid, [])
         score = scored.get(uid, {})
         units.append(
