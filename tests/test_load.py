@@ -9,6 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from sanding_rules.errors import InputError
 from sanding_rules.load import Dataset, Table, load_dataset
 
 UNITS_CSV = """unit_id,name,kind,parent_id,funding,bodies_limit,status
@@ -459,3 +460,64 @@ def test_padded_and_unpadded_files_load_alike(tmp_path: Path) -> None:
     a, b = load_dataset(clean).frame("roster"), load_dataset(padded).frame("roster")
     assert a["name"].tolist()[0] == b["name"].tolist()[0] == "张三"
     assert a["name"].isna().tolist() == b["name"].isna().tolist() == [False, True]
+
+
+def test_gb18030_file_whose_first_64kb_are_ascii(tmp_path: Path) -> None:
+    """The parse starts on a guess from the file's head; a GBK name far below it must still
+    be read as GBK, not refused or garbled."""
+    write(tmp_path, "units.csv", "unit_id,name,kind\nU1,某县审计局,party_gov\n")
+    rows = [f"P{i},U1,admin,Zhang{i}" for i in range(4000)]  # about 80 KB of ASCII first
+    rows.append("P9999,U1,admin,张三丰")
+    write(
+        tmp_path, "roster.csv", "person_id,unit_id,category,name\n" + "\n".join(rows) + "\n", "gbk"
+    )
+    roster = load_dataset(tmp_path).frame("roster")
+    assert len(roster) == 4001
+    assert roster["name"].iloc[-1] == "张三丰"
+    assert roster["_row"].iloc[-1] == 4002
+
+
+def test_file_that_is_neither_utf8_nor_gb18030_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "units.csv", "unit_id,name,kind\nU1,x,party_gov\n")
+    (tmp_path / "roster.csv").write_bytes(
+        b"person_id,unit_id,category\n" + b"P1,U1,admin\n" * 6000 + b"P2,U1,\x81\x20\n"
+    )
+    with pytest.raises(InputError) as err:
+        load_dataset(tmp_path)
+    assert "roster.csv: cannot decode: neither UTF-8 nor GB18030" in str(err.value)
+
+
+def test_unit_references_padded_and_unknown(tmp_path: Path) -> None:
+    """unit_id references are read as categories: a padded spelling is the same unit, an
+    unknown one is reported at its row, and the codes kept match the text."""
+    write(tmp_path, "units.csv", "unit_id,name,kind\nU1,a,party_gov\nU2,b,party_gov\n")
+    write(
+        tmp_path,
+        "roster.csv",
+        "person_id,unit_id,category,work_unit_id\nP1, U1 ,admin,\nP2,U1,admin,U2\nP3,U2,admin,U1 \n",
+    )
+    ds = load_dataset(tmp_path)
+    roster = ds.frame("roster")
+    assert roster["unit_id"].tolist() == ["U1", "U1", "U2"]
+    assert roster["work_unit_id"].tolist()[1:] == ["U2", "U1"] and pd.isna(
+        roster["work_unit_id"][0]
+    )
+    codes, labels = ds.tables["roster"].coded["unit_id"]
+    assert [labels[c] for c in codes] == ["U1", "U1", "U2"]
+    write(tmp_path, "roster.csv", "person_id,unit_id,category\nP1,U1,admin\nP2,U9,admin\n")
+    with pytest.raises(InputError) as err:
+        load_dataset(tmp_path)
+    assert "roster.csv, row 3, column unit_id: unknown unit 'U9': not in units" in str(err.value)
+
+
+def test_unsorted_duplicate_person_ids_are_reported(tmp_path: Path) -> None:
+    write(tmp_path, "units.csv", "unit_id,name,kind\nU1,a,party_gov\n")
+    write(
+        tmp_path,
+        "roster.csv",
+        "person_id,unit_id,category\nP3,U1,admin\nP1,U1,admin\nP2,U1,admin\nP1,U1,admin\n",
+    )
+    with pytest.raises(InputError) as err:
+        load_dataset(tmp_path)
+    assert "row 5" in str(err.value) and "duplicate roster key person_id=P1" in str(err.value)
+    assert "(first at roster.csv, row 3)" in str(err.value)

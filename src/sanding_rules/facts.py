@@ -341,7 +341,7 @@ def _origin_frame(dataset: Dataset, table: str, columns: list[str]) -> pd.DataFr
 def _person_facts(
     roster: pd.DataFrame, counted: np.ndarray, units: pd.DataFrame, unit_pos: np.ndarray
 ) -> pd.DataFrame:
-    person = roster.copy()
+    person = roster.copy(deep=False)  # columns are only added, never changed in place
     person["counted"] = counted
     kinds = pd.Series(units["kind"].array.take(unit_pos, allow_fill=True), index=person.index)
     person["unit_kind"] = kinds
