@@ -15,13 +15,16 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook, load_workbook
 
 from ..errors import Problem, ProblemCollector
 from ..schema import TableSchema
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 # How many rows with the same defect are listed one by one before summarising.
 ROWS_PER_PROBLEM = 5
@@ -493,6 +496,9 @@ def cell_text(value: object) -> str:
 def open_workbook(path: Path, display: str, problems: ProblemCollector) -> Workbook | None:
     """Open an XLSX read-only; unreadable or corrupt -> a problem and None."""
     try:
+        # Imported here: a CSV dataset never needs it, and it costs start-up time.
+        from openpyxl import load_workbook
+
         return load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001
         # openpyxl raises many different exceptions for damaged files; all mean "unreadable".
