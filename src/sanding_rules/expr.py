@@ -588,6 +588,9 @@ def evaluate(node: Node, frame: pd.DataFrame, scope: Scope, ctx: Context) -> Val
         data = np.where(null, np.nan, data)
         return Value(data, null, type_)
     if isinstance(node, Compare):
+        coded = _coded_compare(node, frame, scope, ctx)
+        if coded is not None:
+            return coded
         a = evaluate(node.left, frame, scope, ctx)
         b = evaluate(node.right, frame, scope, ctx)
         null = a.null | b.null
@@ -604,8 +607,13 @@ def evaluate(node: Node, frame: pd.DataFrame, scope: Scope, ctx: Context) -> Val
         res = ~v.null if node.negate else v.null.copy()
         return Value(res, np.zeros(n, bool), BOOL)
     if isinstance(node, In):
-        v = evaluate(node.item, frame, scope, ctx)
         values = list(_list_values(node.items, ctx.params))
+        codes = _category_codes(node.item, frame, scope, values)
+        if codes is not None:
+            member = np.isin(codes[0], codes[1]) & (codes[0] >= 0)
+            res = (~member & (codes[0] >= 0)) if node.negate else member
+            return Value(res, np.zeros(n, bool), BOOL)
+        v = evaluate(node.item, frame, scope, ctx)
         if v.type == STR:
             member = pd.Series(v.data, dtype=object).isin(values).to_numpy()
         else:
@@ -629,6 +637,48 @@ def evaluate(node: Node, frame: pd.DataFrame, scope: Scope, ctx: Context) -> Val
                 args.append(evaluate(arg, frame, scope, ctx))
         return _call(fn, args, n)
     raise ExprError(f"cannot evaluate {type(node).__name__}")
+
+
+def _category_codes(
+    node: Node, frame: pd.DataFrame | Columns, scope: Scope, values: list[Any]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a text field held as a categorical column (code columns): its codes, and the
+    codes of the given values (-2 where a value is no category). None otherwise."""
+    if not isinstance(node, Field) or isinstance(frame, Columns):
+        return None
+    if scope.fields.get(node.name) != STR or node.name not in frame.columns:
+        return None
+    col = frame[node.name]
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        return None
+    if not all(isinstance(v, str) for v in values):
+        return None
+    wanted = col.cat.categories.get_indexer(pd.Index(values, dtype=object))
+    return col.cat.codes.to_numpy(), np.where(wanted >= 0, wanted, -2)
+
+
+def _coded_compare(
+    node: Compare, frame: pd.DataFrame | Columns, scope: Scope, ctx: Context
+) -> Value | None:
+    """`field == 'text'` (or !=) on a categorical column, compared as integer codes."""
+    if node.op not in ("==", "!="):
+        return None
+    for field_node, other in ((node.left, node.right), (node.right, node.left)):
+        if isinstance(other, Const) and other.type == STR:
+            value = other.value
+        elif isinstance(other, Param) and isinstance(ctx.params.get(other.name), str):
+            value = ctx.params[other.name]
+        else:
+            continue
+        codes = _category_codes(field_node, frame, scope, [value])
+        if codes is None:
+            continue
+        present = codes[0] >= 0  # a missing value compares as neither equal nor unequal
+        equal = codes[0] == codes[1][0]
+        return Value(
+            equal if node.op == "==" else ~equal & present, np.zeros(len(frame), bool), BOOL
+        )
+    return None
 
 
 def _object_arg(node: Node, ctx: Context) -> Any:
