@@ -155,23 +155,26 @@ class ScoreTable:
             out[j].append({"fingerprint": fp, "rule": rule, "amount": amount, "verdict": verdict})
         return out
 
-    def slim_details(self, notes: dict[str, str] | None) -> list[dict[str, dict[str, Any]]]:
-        """Every unit's breakdown `details` (see UnitScore.slim_json), built indicator by
-        indicator over the units that have an entry, not unit by unit over all indicators."""
+    def slim_details(
+        self, notes: dict[str, str] | None, rows: list[int] | None = None
+    ) -> list[dict[str, dict[str, Any]]]:
+        """The breakdown `details` (see UnitScore.slim_json) of every unit, or of the given
+        rows in that order: built indicator by indicator over the units that have an entry,
+        not unit by unit over all indicators (a province has 50,000 units)."""
         measured, details = self._lists[3], self._lists[4]
         ids = self.indicator_ids
-        extra: list[dict[str, dict[str, Any]]] = [{} for _ in self.unit_ids]
+        picked = np.arange(len(self.unit_ids)) if rows is None else np.asarray(rows, dtype=int)
+        extra: list[dict[str, dict[str, Any]]] = [{} for _ in picked]
         for j, m in enumerate(measured):
             if m is None:
                 continue
             key = ids[j]
-            for i in np.flatnonzero(~np.isnan(self.measured[j])).tolist():
-                extra[i][key] = {"measured": m[i]}
-        for row, (start, end) in enumerate(
-            zip(self.start.tolist(), self.end.tolist(), strict=True)
-        ):
+            for k in np.flatnonzero(~np.isnan(self.measured[j][picked])).tolist():
+                extra[k][key] = {"measured": m[picked[k]]}
+        starts, ends = self.start[picked].tolist(), self.end[picked].tolist()
+        for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
             for j, fp, rule, amount, verdict in details[start:end]:
-                extra[row].setdefault(ids[j], {}).setdefault("deductions", []).append(
+                extra[k].setdefault(ids[j], {}).setdefault("deductions", []).append(
                     {"fingerprint": fp, "rule": rule, "amount": amount, "verdict": verdict}
                 )
         refs: dict[int, Any] = {}  # the same note object is shared by many units
@@ -179,31 +182,13 @@ class ScoreTable:
             if col is None:
                 continue
             key = ids[j]
-            for i in np.flatnonzero(pd.notna(col)).tolist():
-                note = col[i]
+            column = col[picked]
+            for k in np.flatnonzero(pd.notna(column)).tolist():
+                note = column[k]
                 ref = refs.get(id(note))
                 if ref is None:
                     ref = refs[id(note)] = note if notes is None else _note_ref(note, notes)
-                extra[i].setdefault(key, {})["note"] = ref
-        return extra
-
-    def row_details(self, i: int, notes: dict[str, str] | None) -> dict[str, dict[str, Any]]:
-        """One unit's breakdown `details` (slim_details for a single row)."""
-        measured, details = self._lists[3], self._lists[4]
-        ids = self.indicator_ids
-        extra: dict[str, dict[str, Any]] = {}
-        for j, m in enumerate(measured):
-            if m is not None and m[i] is not None:
-                extra.setdefault(ids[j], {})["measured"] = m[i]
-        for j, fp, rule, amount, verdict in details[self.start[i] : self.end[i]]:
-            extra.setdefault(ids[j], {}).setdefault("deductions", []).append(
-                {"fingerprint": fp, "rule": rule, "amount": amount, "verdict": verdict}
-            )
-        for j, col in enumerate(self.notes):
-            if col is None or col[i] is None:
-                continue
-            note = col[i]
-            extra.setdefault(ids[j], {})["note"] = note if notes is None else _note_ref(note, notes)
+                extra[k].setdefault(key, {})["note"] = ref
         return extra
 
     def note(self, row: int, col: int) -> Note | None:
@@ -287,7 +272,7 @@ class UnitScore:
         """
         t, i = self._table, self._row
         values, items, dims = t._lists[:3]
-        extra = details[i] if details is not None else t.row_details(i, notes)
+        extra = details[i] if details is not None else t.slim_details(notes, [i])[0]
         reason = None
         if self.grade_reason is not None:
             reason = dict(self.grade_reason)
