@@ -17,6 +17,7 @@ import click
 from .errors import InputError, Problem
 from .options import (
     disable_option,
+    lang_option,
     no_builtin_option,
     param_option,
     params_option,
@@ -28,6 +29,7 @@ EXIT_BAD_INPUT = 2
 
 
 def _config(
+    *,
     data: Path,
     audit: Path | None,
     grades: Path | None,
@@ -39,6 +41,7 @@ def _config(
     param: tuple[str, ...],
     params_file: Path | None,
 ):
+    """The decider's configuration from the options both commands share (see _common)."""
     from .cli import _as_of, _overrides
     from .decide import DeciderConfig
     from .rulefile import load_rules
@@ -72,7 +75,8 @@ def _bad_input(exc: InputError) -> None:
 
 
 def _common(func):
-    """Options shared by both commands."""
+    """Options shared by both commands; they reach the command as keyword arguments, which
+    it passes on to _config whole."""
     path = click.Path(path_type=Path)
     options = [
         click.option("--data", "data", required=True, type=path, help="The dataset folder."),
@@ -135,22 +139,9 @@ def render_table(result: dict[str, Any], lang: str) -> str:
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Write to a file instead of stdout.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@lang_option
 def request_command(
-    request_file: Path,
-    data: Path,
-    audit: Path | None,
-    grades: Path | None,
-    policy: Path | None,
-    as_of: str | None,
-    rule_dirs: tuple[Path, ...],
-    no_builtin: bool,
-    disable: tuple[str, ...],
-    param: tuple[str, ...],
-    params_file: Path | None,
-    fmt: str,
-    out: Path | None,
-    lang: str,
+    request_file: Path, fmt: str, out: Path | None, lang: str, **common: Any
 ) -> None:
     """Decide staffing requests (REQUEST_FILE: YAML, JSON, CSV or XLSX; - for stdin).
 
@@ -162,10 +153,7 @@ def request_command(
 
     try:
         raws = read_request_file(request_file)
-        config = _config(
-            data, audit, grades, policy, as_of, rule_dirs, no_builtin, disable, param, params_file
-        )
-        decider = load_decider(config)
+        decider = load_decider(_config(**common))
     except InputError as exc:
         _bad_input(exc)
         return
@@ -173,7 +161,7 @@ def request_command(
     result = {
         **result,
         "as_of": decider.as_of.isoformat(),
-        "dataset": str(data),
+        "dataset": str(common["data"]),
         "policy": decider.policy.file,
         "grades": decider.grades.file,
     }
@@ -205,30 +193,14 @@ def request_command(
     help="Largest request body in bytes (larger: 413).",
 )
 def serve_command(
-    data: Path,
-    audit: Path | None,
-    grades: Path | None,
-    policy: Path | None,
-    as_of: str | None,
-    rule_dirs: tuple[Path, ...],
-    no_builtin: bool,
-    disable: tuple[str, ...],
-    param: tuple[str, ...],
-    params_file: Path | None,
-    host: str,
-    port: int,
-    token_file: Path | None,
-    max_body: int,
+    host: str, port: int, token_file: Path | None, max_body: int, **common: Any
 ) -> None:
     """Serve decisions over HTTP (JSON): POST /v1/decisions, GET /v1/units/{id}, GET /v1/rules,
     POST /v1/reload (or SIGHUP), GET /healthz, GET /openapi.json."""
     from .server import Service, run
 
     try:
-        config = _config(
-            data, audit, grades, policy, as_of, rule_dirs, no_builtin, disable, param, params_file
-        )
-        service = Service(config, token_file=token_file)
+        service = Service(_config(**common), token_file=token_file)
     except InputError as exc:
         _bad_input(exc)
         return
