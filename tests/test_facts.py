@@ -255,3 +255,35 @@ def test_sharing_units_lists_ten(tmp_path: Path) -> None:
     assert (duty["units_sharing"] == 12).all()
     shown = duty["sharing_units"].iloc[0]
     assert shown == "、".join(f"U{i:02d}" for i in range(10)) + "…"
+
+
+@pytest.mark.parametrize("as_of", [date(2024, 12, 31), date(2026, 6, 30)])
+def test_retirement_date_equals_the_oracle_person_by_person(as_of: date) -> None:
+    """retirement_date works on distinct (birth day, group) pairs; every person's answer must
+    still be the oracle's, under the schedule before and after the 2025 reform."""
+    from sanding_rules.functions import retirement_date
+
+    from .oracle import retirement_month
+
+    (p01,) = [r for r in load_rules() if r.id == "P01"]
+    schedule = p01.params_on(as_of)["retirement"]
+    rng = np.random.default_rng(3)
+    n = 3000
+    births = np.datetime64("1955-01-01") + rng.integers(0, 365 * 30, n)
+    days = (births - np.datetime64("1970-01-01")).astype("float64")
+    days[rng.random(n) < 0.05] = np.nan
+    gender = rng.choice(
+        np.array(["M", "F", None, "X"], dtype=object), n, p=[0.45, 0.45, 0.05, 0.05]
+    )
+    post = rng.choice(np.array(["worker", "management", None], dtype=object), n)
+    got, null = retirement_date(days, gender, post, schedule)
+    for i in range(n):
+        if np.isnan(days[i]) or gender[i] not in ("M", "F"):
+            assert null[i] and np.isnan(got[i])
+            continue
+        born = births[i].astype(object)
+        year, month = retirement_month(born, gender[i], post[i], as_of)
+        want = (np.datetime64(f"{year:04d}-{month:02d}-01") - np.datetime64("1970-01-01")).astype(
+            int
+        )
+        assert not null[i] and got[i] == want, (born, gender[i], post[i])

@@ -520,6 +520,11 @@ def column_value(frame: pd.DataFrame | Columns, name: str, type_: str) -> Value:
         null = col.isna().to_numpy()
         data = col.fillna(False).to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
         return Value(data, null, BOOL)
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        # Code columns: the labels by their codes; code -1 (missing) takes the None at the end.
+        codes = col.cat.codes.to_numpy()
+        labels = np.append(np.asarray(col.cat.categories, dtype=object), None)
+        return Value(labels[codes], codes < 0, STR)
     data = col.to_numpy(dtype=object)
     null = pd.isna(data)
     if null.any():
