@@ -411,23 +411,36 @@ def test_sanding_xml_chinese_names(basic: Path) -> None:
         ("a,b\n1,2\u00a0\n".encode(), [1]),
         ("a,b\n1,2\n3,4\u2003\n".encode(), [2]),
         ("a,b\n1,2\n3,\u3001\n".encode(), []),  # an ideographic comma is not a space
+        ("a,b\n张三,2\n3,\u3000李四\n".encode("gb18030"), [2]),
+        ("a,b\n张三,2\u00a0\n3,4\n".encode("gb18030"), [1]),
+        ("a,b\n张三, 2\n“3”,、\n".encode("gb18030"), [1]),
     ],
 )
 def test_padded_records_finds_every_padded_record(data: bytes, expected: list[int]) -> None:
     from sanding_rules.load.read import _layout, padded_records
 
-    assert padded_records(data, _layout(data).starts).tolist() == expected
+    encoding = "utf-8" if _utf8(data) else "gb18030"
+    assert padded_records(data, _layout(data).starts, encoding).tolist() == expected
 
 
-def test_padded_records_never_misses_a_field_that_strip_changes() -> None:
-    """Random fields made of letters, commas' neighbours and every kind of white space that
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_padded_records_never_misses_a_field_that_strip_changes(encoding: str) -> None:
+    """Random fields made of letters, Chinese, punctuation and every kind of white space that
     str.strip() removes: any record not flagged must have only fields strip() leaves alone."""
     import random
 
     from sanding_rules.load.read import _layout, padded_records
 
     spaces = [chr(c) for c in range(0x3001) if chr(c).isspace() and chr(c) not in "\n\r"]
-    pieces = ["a", "张", "、", "“", "x y", *spaces]
+    pieces = ["a", "张", "、", "“", "x y", "Ｘ", *spaces]
     rng = random.Random(7)
     records = [
         [
@@ -436,30 +449,34 @@ def test_padded_records_never_misses_a_field_that_strip_changes() -> None:
         ]
         for _ in range(3000)
     ]
-    data = "\n".join(",".join(r) for r in [["h1", "h2", "h3"], *records]).encode()
-    flagged = set(padded_records(data, _layout(data).starts).tolist())
+    data = "\n".join(",".join(r) for r in [["h1", "h2", "h3"], *records]).encode(encoding)
+    flagged = set(padded_records(data, _layout(data).starts, encoding).tolist())
     changed = {i + 1 for i, r in enumerate(records) if any(f != f.strip() for f in r)}
     assert changed, "the sample must contain padded fields"
     assert changed <= flagged
 
 
-def test_padded_and_unpadded_files_load_alike(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+@pytest.mark.parametrize("pad", [" ", "\u3000", "\t", " \u00a0"])
+def test_padded_and_unpadded_files_load_alike(tmp_path: Path, encoding: str, pad: str) -> None:
     from sanding_rules.load import load_dataset
 
     clean = tmp_path / "clean"
     padded = tmp_path / "padded"
-    for folder, pad in ((clean, ""), (padded, " ")):
+    for folder, p in ((clean, ""), (padded, pad)):
         folder.mkdir()
         (folder / "units.csv").write_text(
-            f"unit_id,name,kind\nU1,{pad}某县审计局{pad},party_gov\n", encoding="utf-8"
+            f"unit_id,name,kind\nU1,{p}某县审计局{p},party_gov\n", encoding=encoding
         )
         (folder / "roster.csv").write_text(
-            f"person_id,unit_id,category,name\nP1,U1,admin,{pad}张三{pad}\nP2,U1,admin,\n",
-            encoding="utf-8",
+            f"person_id,unit_id,category,name\nP1,U1,admin,{p}张三{p}\nP2,U1,admin,{p}\n"
+            "P3,U1,admin,李四\n",
+            encoding=encoding,
         )
     a, b = load_dataset(clean).frame("roster"), load_dataset(padded).frame("roster")
     assert a["name"].tolist()[0] == b["name"].tolist()[0] == "张三"
-    assert a["name"].isna().tolist() == b["name"].isna().tolist() == [False, True]
+    assert a["name"].isna().tolist() == b["name"].isna().tolist() == [False, True, False]
+    assert load_dataset(padded).frame("units")["name"].tolist() == ["某县审计局"]
 
 
 def test_gb18030_file_whose_first_64kb_are_ascii(tmp_path: Path) -> None:

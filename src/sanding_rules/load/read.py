@@ -203,22 +203,25 @@ def _layout(data: bytes) -> _Layout:
     return _Layout(starts, first_line, per_record + 1, blank, reliable, bool(quotes.size))
 
 
-# White space as str.strip() sees it (str.isspace), in UTF-8: besides the ASCII controls
-# and the space, these multi-byte sequences (U+0085, U+00A0, U+1680, U+2000-U+200A,
-# U+2028, U+2029, U+202F, U+205F, U+3000).
-_WIDE_SPACES = tuple(chr(c).encode("utf-8") for c in range(128, 0x3001) if chr(c).isspace())
-_WIDE_LEADS = sorted({s[0] for s in _WIDE_SPACES})
+# White space as str.strip() sees it (str.isspace): besides the ASCII controls and the
+# space, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and U+3000,
+# as byte sequences in each encoding we read.
+_WIDE = [chr(c) for c in range(128, 0x3001) if chr(c).isspace()]
+_WIDE_SPACES = {enc: tuple(w.encode(enc) for w in _WIDE) for enc in ("utf-8", "gb18030")}
 
 
-def padded_records(data: bytes, starts: np.ndarray) -> np.ndarray:
-    """Indices of the UTF-8 CSV records (0 is the header) where a field may begin or end
-    with white space, so that only those need stripping.
+def padded_records(data: bytes, starts: np.ndarray, encoding: str = "utf-8") -> np.ndarray:
+    """Indices of the CSV records (0 is the header) where a field may begin or end with
+    white space, so that only those need stripping.
 
     Conservative: a record is listed when a space or tab touches a comma or a line end,
-    when it holds any other ASCII white space but the line ending, or when it holds a
-    multi-byte space anywhere. The caller must not use it for quoted files, where padding
-    can hide inside the quotes.
+    when it holds any other ASCII white space but the line ending, or when it holds the bytes
+    of a multi-byte space anywhere. In UTF-8 and GB18030 no byte below 0x30 is ever part of
+    a multi-byte character, so the ASCII tests are exact; a multi-byte space's bytes may
+    also turn up across two other characters in GB18030, which only lists a record more.
+    The caller must not use it for quoted files, where padding can hide inside the quotes.
     """
+    wide = _WIDE_SPACES[encoding]
     b = np.frombuffer(data, dtype=np.uint8)
     n = len(b)
     if n == 0:
@@ -232,12 +235,12 @@ def padded_records(data: bytes, starts: np.ndarray) -> np.ndarray:
     touches = np.isin(prev, (10, 44)) | np.isin(nxt, (10, 13, 44)) | at_edge
     line_end = (value == 10) | ((value == 13) & ((nxt == 10) | (low == n - 1)))
     flagged = [low[(space & touches) | (~space & ~line_end)]]
-    for lead in _WIDE_LEADS:
+    for lead in sorted({seq[0] for seq in wide}):
         at = np.flatnonzero(b == lead)
         if not at.size:
             continue
         hit = np.zeros(at.size, dtype=bool)
-        for seq in _WIDE_SPACES:
+        for seq in wide:
             if seq[0] != lead:
                 continue
             ok = at + len(seq) <= n
@@ -310,9 +313,7 @@ def finish_csv(pending: PendingCsv, problems: ProblemCollector) -> RawPart | Non
         return None
     if encoding != attempt.encoding:
         attempt = _Parse(pending.pool, data, encoding, display, pending.schema)
-    padded = (
-        padded_records(data, layout.starts) if encoding == "utf-8" and not layout.quoted else None
-    )
+    padded = None if layout.quoted else padded_records(data, layout.starts, encoding)
     for problem in attempt.header_problems:
         problems.add(problem)
     header = attempt.header
