@@ -16,9 +16,11 @@ JSON report). The page's script inserts data only as text (textContent), never a
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
-import json
 from typing import Any
+
+import orjson
 
 from ..audit import AuditResult
 from ..baseline import Triage
@@ -112,15 +114,113 @@ def _breakdown(breakdown: list[dict[str, Any]], index: dict[str, int]) -> list[l
     return rows
 
 
+def _from_model(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[list[Any]]]] | None:
+    """Nodes and every unit's breakdown rows straight from the JSON's compact form: the same
+    as _skeleton and _breakdown over full_breakdown, without building 50,000 full trees for
+    a province. None when a unit's breakdown is not in the compact form."""
+    model = doc.get("model")
+    if not isinstance(model, dict) or any(
+        not isinstance(u.get("breakdown"), dict) for u in doc["units"] if u.get("breakdown")
+    ):
+        return None
+    nodes: list[dict[str, Any]] = []
+    # Per row of a unit's breakdown: (level, position in l1/l2/l3, node, max, indicator).
+    plan: list[tuple[int, int, int, Any, dict[str, Any] | None]] = []
+    count = [0, 0, 0]
+    for dim in model.get("dimensions", []):
+        plan.append((1, count[0], len(nodes), _num(dim.get("max")), None))
+        nodes.append({"k": dim["id"], "l": 1, "t": dim.get("title") or {}})
+        count[0] += 1
+        for item in dim.get("items", []):
+            plan.append((2, count[1], len(nodes), _num(item.get("max")), None))
+            nodes.append({"k": f"{dim['id']}/{item['id']}", "l": 2, "t": item.get("title") or {}})
+            count[1] += 1
+            for ind in item.get("indicators", []):
+                plan.append((3, count[2], len(nodes), _num(ind.get("max")), ind))
+                nodes.append(
+                    {
+                        "k": f"{dim['id']}/{item['id']}/{ind['id']}",
+                        "l": 3,
+                        "t": ind.get("title") or {},
+                        "m": ind.get("method"),
+                        "d": ind.get("description") or {},
+                    }
+                )
+                count[2] += 1
+    notes = {
+        ref: {"zh": n.get("zh"), "en": n.get("en")} for ref, n in (doc.get("notes") or {}).items()
+    }
+    peers = {id(ind): _num(ind.get("peer_average")) for _, _, _, _, ind in plan if ind is not None}
+    rows_of_units = []
+    for unit in doc["units"]:
+        own = unit.get("breakdown")
+        if not own:
+            rows_of_units.append([])
+            continue
+        levels = (own.get("l1", []), own.get("l2", []), own.get("l3", []))
+        details = own.get("details", {})
+        rows: list[list[Any]] = []
+        for level, pos, node, maximum, ind in plan:
+            values = levels[level - 1]
+            score = _num(values[pos]) if pos < len(values) else None
+            if ind is None:
+                rows.append([node, score, maximum])
+                continue
+            extra = details.get(ind["id"], {})
+            note = extra.get("note")
+            if isinstance(note, str):
+                note = notes.get(note, note)
+            rows.append(
+                [
+                    node,
+                    score,
+                    maximum,
+                    _num(extra.get("measured")),
+                    peers[id(ind)],
+                    {"zh": note.get("zh"), "en": note.get("en")} if note else None,
+                    [
+                        [
+                            d.get("fingerprint"),
+                            d.get("rule"),
+                            _num(d.get("amount")),
+                            d.get("verdict"),
+                        ]
+                        for d in extra.get("deductions", [])
+                    ],
+                ]
+            )
+        rows_of_units.append(rows)
+    return nodes, rows_of_units
+
+
 def report_data(
     result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
 ) -> dict[str, Any]:
     """Everything the page shows, compact (a 5,000-unit county is a few megabytes)."""
+    # A province's page data is millions of small acyclic lists: the cyclic collector would
+    # rescan them over and over while they are built.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _report_data(result, lang, show_ids, triage)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _report_data(
+    result: AuditResult, lang: str, show_ids: bool, triage: Triage | None
+) -> dict[str, Any]:
     triage = triage or Triage()
     doc = audit_json(result, lang, show_ids, triage)
     locator = Locator(result)
-    breakdowns = [full_breakdown(doc, u) for u in doc["units"]]
-    nodes, index = _skeleton(breakdowns)
+    compact = _from_model(doc)
+    if compact is not None:
+        nodes, unit_rows = compact
+    else:
+        breakdowns = [full_breakdown(doc, u) for u in doc["units"]]
+        nodes, index = _skeleton(breakdowns)
+        unit_rows = [_breakdown(b, index) for b in breakdowns]
     fidx: dict[str, list[int]] = {}
     findings = []
     for i, (f, obj) in enumerate(zip(result.findings, doc["findings"], strict=True)):
@@ -146,7 +246,7 @@ def report_data(
         )
         fidx.setdefault(f.unit_id, []).append(i)
     units = []
-    for u, breakdown in zip(doc["units"], breakdowns, strict=True):
+    for u, rows in zip(doc["units"], unit_rows, strict=True):
         reason = u.get("grade_reason") or {}
         units.append(
             {
@@ -161,7 +261,7 @@ def report_data(
                     for a in u.get("action_details") or []
                 ],
                 "f": fidx.get(u["unit_id"], []),
-                "b": _breakdown(breakdown, index),
+                "b": rows,
             }
         )
     rules = {
@@ -214,7 +314,7 @@ def report_data(
 
 def script_json(data: Any) -> str:
     """JSON safe inside a <script> element: no '<', '>' or '&' (so no '</script>' or '<!--')."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY).decode("utf-8")
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
