@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from copy import copy
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -578,9 +580,16 @@ class _Book:
             )
             bold_rows.append(len(rows))
         self.data_sheet(ws, 1, SCORE_COLS, rows, freeze_cols=2)
+        bold: dict[tuple[int, ...], Any] = {}  # a cell's style -> the same, bold
         for i in bold_rows:
             for c in range(1, len(SCORE_COLS) + 1):
-                ws.cell(1 + i, c).font = HEAD_FONT
+                cell = ws.cell(1 + i, c)
+                plain = tuple(cell._style)
+                if plain not in bold:
+                    cell.font = HEAD_FONT
+                    bold[plain] = copy(cell._style)
+                else:
+                    cell._style = copy(bold[plain])
         if not rows:
             ws.cell(3, 1, self.t("no_scores")).font = Font(name=FONT, italic=True)
 
@@ -698,20 +707,30 @@ class _Book:
         for c, (_, h, _) in enumerate(cols, 1):
             _head_cell(ws, head, c, h[self.lang])
             widths.append(width(h[self.lang]) + 4)
+        # Setting a style through openpyxl's descriptors looks it up in the workbook's style
+        # tables every time; a province's sheet has millions of cells but a handful of
+        # styles, so each style is set once and its index array copied to the other cells.
+        styles: dict[tuple[str, bool], Any] = {}
         for r, values in enumerate(rows, head + 1):
             for c, (key, _, kind) in enumerate(cols, 1):
                 v = values.get(key)
                 cell = _put(ws, r, c, v)
-                if kind == "date":
-                    cell.number_format = DATE_FORMAT
-                    cell.alignment = TOP
-                elif kind == "num" and isinstance(v, float):
-                    cell.number_format = SCORE_FORMAT
-                    cell.alignment = TOP
-                elif kind.startswith("wrap"):
-                    cell.alignment = TOP_WRAP
+                style = (kind, kind == "num" and isinstance(v, float))
+                known = styles.get(style)
+                if known is not None:
+                    cell._style = copy(known)
                 else:
-                    cell.alignment = TOP
+                    if kind == "date":
+                        cell.number_format = DATE_FORMAT
+                        cell.alignment = TOP
+                    elif style[1]:
+                        cell.number_format = SCORE_FORMAT
+                        cell.alignment = TOP
+                    elif kind.startswith("wrap"):
+                        cell.alignment = TOP_WRAP
+                    else:
+                        cell.alignment = TOP
+                    styles[style] = copy(cell._style)
                 widths[c - 1] = max(widths[c - 1], _cell_width(v) + 2)
         for c, (_, _, kind) in enumerate(cols, 1):
             w = widths[c - 1]
@@ -795,7 +814,15 @@ def _to_date(value: Any) -> date | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
+def _text_width(text: str) -> int:
+    """Display width of a text's widest line (cached: sheets repeat titles and rule texts)."""
+    return max((width(line) for line in text.splitlines()), default=0)
+
+
 def _cell_width(v: Any) -> int:
+    if isinstance(v, str):
+        return _text_width(v)
     if v is None:
         return 0
     if isinstance(v, date):
@@ -809,8 +836,19 @@ def _lines(value: Any, col_width: float) -> int:
     """How many lines a wrapped text cell takes at a column width."""
     if not isinstance(value, str) or not value:
         return 1
-    cols = max(4, int(col_width) - 2)
-    return sum(len(wrap(line, cols)) for line in value.splitlines()) or 1
+    return _wrapped_lines(value, max(4, int(col_width) - 2))
+
+
+@lru_cache(maxsize=1 << 16)
+def _wrapped_lines(text: str, cols: int) -> int:
+    return sum(len(wrap(line, cols)) for line in text.splitlines()) or 1
+
+
+@lru_cache(maxsize=1 << 16)
+def _clean(text: str) -> str:
+    """Text as a cell may hold it: no control characters, at most MAX_CELL characters."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    return text[:MAX_CELL] + "…" if len(text) > MAX_CELL else text
 
 
 def _head_cell(ws: Worksheet, row: int, col: int, text: str) -> None:
@@ -824,9 +862,7 @@ def _head_cell(ws: Worksheet, row: int, col: int, text: str) -> None:
 def _put(ws: Worksheet, row: int, col: int, value: Any):
     """Write a value as what it is: text stays text (even '=…'), numbers and dates typed."""
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if len(value) > MAX_CELL:
-            value = value[:MAX_CELL] + "…"
+        value = _clean(value)
     elif value is not None and not isinstance(value, int | float | date):
         value = str(value)
     cell = ws.cell(row, col)
