@@ -18,6 +18,7 @@ ID numbers are written as the JSON has them (masked unless the user asked otherw
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 from copy import copy
 from datetime import date, timedelta
@@ -26,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table
 from openpyxl.worksheet.worksheet import Worksheet
@@ -224,7 +227,9 @@ class _Book:
         )
         self.by_fp = {f.get("fingerprint"): f for f in self.findings if f.get("fingerprint")}
         self.units = [u for u in audit.get("units") or [] if isinstance(u, dict)]
-        self.wb = Workbook()
+        # Write-only: rows stream to the file as they are made, so a province's 750,000-row
+        # self-assessment sheet does not sit in memory as millions of cell objects.
+        self.wb = Workbook(write_only=True)
         self.tables = 0
 
     # ---- text helpers ----
@@ -279,21 +284,25 @@ class _Book:
     # ---- sheets ----
 
     def build(self) -> None:
-        ws = self.wb.active
-        ws.title = SHEETS["summary"][self.lang]
-        self.summary(ws)
-        self.units_sheet(self.wb.create_sheet(SHEETS["units"][self.lang]))
-        self.findings_sheet(self.wb.create_sheet(SHEETS["findings"][self.lang]))
-        self.scores_sheet(self.wb.create_sheet(SHEETS["scores"][self.lang]))
-        self.ledger_sheet(self.wb.create_sheet(SHEETS["ledger"][self.lang]))
-        for sheet in self.wb.worksheets:
-            sheet.page_setup.orientation = "landscape"
-            sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-            sheet.page_setup.fitToWidth = 1
-            sheet.page_setup.fitToHeight = 0
-            sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        summary = _Free(self.sheet("summary"))
+        self.summary(summary)
+        summary.flush()
+        self.units_sheet(self.sheet("units"))
+        self.findings_sheet(self.sheet("findings"))
+        self.scores_sheet(self.sheet("scores"))
+        self.ledger_sheet(self.sheet("ledger"))
 
-    def summary(self, ws: Worksheet) -> None:
+    def sheet(self, key: str) -> Worksheet:
+        """A new sheet, set up for printing (before any row is written: write-only)."""
+        sheet = self.wb.create_sheet(SHEETS[key][self.lang])
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        return sheet
+
+    def summary(self, ws: _Free) -> None:
         a, s = self.audit, self.audit.get("summary") or {}
         ws["A1"] = self.t("title")
         ws["A1"].font = Font(name=FONT, bold=True, size=14)
@@ -428,7 +437,7 @@ class _Book:
 
     def small_table(
         self,
-        ws: Worksheet,
+        ws: _Free,
         row: int,
         title: str | None,
         head: list[dict[str, str]],
@@ -451,7 +460,15 @@ class _Book:
                 widths[c] = max(widths.get(c, 0), _cell_width(v) + 2)
         self.tables += 1
         ref = f"A{top}:{get_column_letter(len(head))}{top + max(len(rows), 1)}"
-        ws.add_table(Table(displayName=f"SummaryTable{self.tables}", ref=ref))
+        table = Table(displayName=f"SummaryTable{self.tables}", ref=ref)
+        # A write-only sheet cannot be read back for the header: name the columns here.
+        table._initialise_columns()
+        for column, h in zip(table.tableColumns, head, strict=True):
+            column.name = h[self.lang]
+        with warnings.catch_warnings():
+            # openpyxl warns in write-only mode that columns must be named: they are, above.
+            warnings.simplefilter("ignore", UserWarning)
+            ws.add_table(table)
         return top + len(rows) + 2
 
     def units_sheet(self, ws: Worksheet) -> None:
@@ -579,19 +596,10 @@ class _Book:
                 }
             )
             bold_rows.append(len(rows))
-        self.data_sheet(ws, 1, SCORE_COLS, rows, freeze_cols=2)
-        bold: dict[tuple[int, ...], Any] = {}  # a cell's style -> the same, bold
-        for i in bold_rows:
-            for c in range(1, len(SCORE_COLS) + 1):
-                cell = ws.cell(1 + i, c)
-                plain = tuple(cell._style)
-                if plain not in bold:
-                    cell.font = HEAD_FONT
-                    bold[plain] = copy(cell._style)
-                else:
-                    cell._style = copy(bold[plain])
+        self.data_sheet(ws, 1, SCORE_COLS, rows, freeze_cols=2, bold=set(bold_rows))
         if not rows:
-            ws.cell(3, 1, self.t("no_scores")).font = Font(name=FONT, italic=True)
+            ws.append([])
+            ws.append([_styled(ws, self.t("no_scores"), font=Font(name=FONT, italic=True))])
 
     def deductions(self, items: list[Any]) -> tuple[str, str]:
         """Deduction reasons (rule, amount, message) and evidence references (fingerprint, rows)."""
@@ -630,14 +638,15 @@ class _Book:
         else:
             chosen = [f for f in self.findings if f.get("verdict") != "dismissed"]
             note = self.t("ledger_unreviewed", n=len(chosen), days=DEADLINE_DAYS)
-        ws["A1"] = self.t(
+        title = self.t(
             "ledger_title",
             dataset=self.audit.get("dataset", ""),
             as_of=self.as_of.isoformat() if self.as_of else self.audit.get("as_of", ""),
         )
-        ws["A1"].font = Font(name=FONT, bold=True, size=14)
-        ws["A2"] = note
-        ws["A2"].font = Font(name=FONT, italic=True)
+        preamble = [
+            [_styled(ws, title, font=Font(name=FONT, bold=True, size=14))],
+            [_styled(ws, note, font=Font(name=FONT, italic=True))],
+        ]
         deadline = self.as_of + timedelta(days=DEADLINE_DAYS) if self.as_of else None
         status = STATUS[self.lang]
         rows = []
@@ -663,7 +672,7 @@ class _Book:
                 }
             )
         head = 3
-        last = self.data_sheet(ws, head, LEDGER_COLS, rows, freeze_cols=3)
+        last = self.data_sheet(ws, head, LEDGER_COLS, rows, freeze_cols=3, preamble=preamble)
         if rows:
             keys = [c[0] for c in LEDGER_COLS]
             st = get_column_letter(keys.index("status") + 1)
@@ -676,7 +685,7 @@ class _Book:
                 error=" / ".join(status),
             )
             dv.add(f"{st}{head + 1}:{st}{last}")
-            ws.add_data_validation(dv)
+            ws.data_validations.append(dv)  # write-only sheets lack add_data_validation
             cl = get_column_letter(keys.index("closed_on") + 1)
             if self.as_of:
                 dd = DataValidation(
@@ -688,7 +697,7 @@ class _Book:
                     error=self.t("as_of") + " ≤ ",
                 )
                 dd.add(f"{cl}{head + 1}:{cl}{last}")
-                ws.add_data_validation(dd)
+                ws.data_validations.append(dd)
         ws.print_title_rows = f"{head}:{head}"
 
     def data_sheet(
@@ -698,24 +707,51 @@ class _Book:
         cols: list[tuple[str, dict[str, str], str]],
         rows: list[dict[str, Any]],
         freeze_cols: int = 0,
+        bold: set[int] | None = None,
+        preamble: list[list[Any]] | None = None,
     ) -> int:
-        """A header row at `head` and one row per dict; formats, widths, filter, frozen panes.
+        """The preamble rows, a header row at `head` and one row per dict (`bold`: their
+        1-based positions to set in bold); formats, widths, filter, frozen panes.
 
-        Returns the last row written (the header row when there are no rows).
+        The sheet is write-only: widths, frozen panes and row heights are set before the rows
+        they concern are written. Returns the last row written (the header row when there are
+        no rows).
         """
-        widths = []
-        for c, (_, h, _) in enumerate(cols, 1):
-            _head_cell(ws, head, c, h[self.lang])
-            widths.append(width(h[self.lang]) + 4)
+        widths = [width(h[self.lang]) + 4 for _, h, _ in cols]
+        for values in rows:
+            for c, (key, _, _) in enumerate(cols):
+                widths[c] = max(widths[c], _cell_width(values.get(key)) + 2)
+        for c, (_, _, kind) in enumerate(cols, 1):
+            w = widths[c - 1]
+            if kind.startswith("wrap:"):
+                w = min(w, WRAP[kind[5:]])
+            else:
+                w = max(w, 12) if kind == "date" else min(w, 40)
+            widths[c - 1] = max(6, w)
+            ws.column_dimensions[get_column_letter(c)].width = widths[c - 1]
+        last = head + len(rows)
+        ws.auto_filter.ref = f"A{head}:{get_column_letter(len(cols))}{last}"
+        ws.freeze_panes = f"{get_column_letter(freeze_cols + 1)}{head + 1}"
+        if head == 1:
+            ws.print_title_rows = "1:1"
+        for line in preamble or []:
+            ws.append(line)
+        for _ in range(head - 1 - len(preamble or [])):
+            ws.append([])
+        ws.append([_head_cell(ws, h[self.lang]) for _, h, _ in cols])
+        # Row heights for wrapped text: not every spreadsheet program fits them on opening.
+        wrapped = [(key, widths[c]) for c, (key, _, k) in enumerate(cols) if k.startswith("wrap")]
         # Setting a style through openpyxl's descriptors looks it up in the workbook's style
         # tables every time; a province's sheet has millions of cells but a handful of
         # styles, so each style is set once and its index array copied to the other cells.
-        styles: dict[tuple[str, bool], Any] = {}
-        for r, values in enumerate(rows, head + 1):
-            for c, (key, _, kind) in enumerate(cols, 1):
+        styles: dict[tuple[str, bool, bool], Any] = {}
+        for r, values in enumerate(rows, 1):
+            strong = bool(bold) and r in bold
+            line: list[Any] = []
+            for key, _, kind in cols:
                 v = values.get(key)
-                cell = _put(ws, r, c, v)
-                style = (kind, kind == "num" and isinstance(v, float))
+                cell = _write_cell(ws, v)
+                style = (kind, kind == "num" and isinstance(v, float), strong)
                 known = styles.get(style)
                 if known is not None:
                     cell._style = copy(known)
@@ -730,30 +766,53 @@ class _Book:
                         cell.alignment = TOP_WRAP
                     else:
                         cell.alignment = TOP
+                    if strong:
+                        cell.font = HEAD_FONT
                     styles[style] = copy(cell._style)
-                widths[c - 1] = max(widths[c - 1], _cell_width(v) + 2)
-        for c, (_, _, kind) in enumerate(cols, 1):
-            w = widths[c - 1]
-            if kind.startswith("wrap:"):
-                w = min(w, WRAP[kind[5:]])
-            else:
-                w = max(w, 12) if kind == "date" else min(w, 40)
-            widths[c - 1] = max(6, w)
-            ws.column_dimensions[get_column_letter(c)].width = widths[c - 1]
-        # Row heights for wrapped text: not every spreadsheet program fits them on opening.
-        wrapped = [
-            (c, widths[c - 1]) for c, (_, _, k) in enumerate(cols, 1) if k.startswith("wrap")
-        ]
-        for r in range(head + 1, head + len(rows) + 1):
-            lines = max((_lines(ws.cell(r, c).value, w) for c, w in wrapped), default=1)
+                line.append(cell)
+            lines = max((_lines(values.get(key), w) for key, w in wrapped), default=1)
             if lines > 1:
-                ws.row_dimensions[r].height = LINE_HEIGHT * lines + 3
-        last = head + len(rows)
-        ws.auto_filter.ref = f"A{head}:{get_column_letter(len(cols))}{last}"
-        ws.freeze_panes = f"{get_column_letter(freeze_cols + 1)}{head + 1}"
-        if head == 1:
-            ws.print_title_rows = "1:1"
+                ws.row_dimensions[head + r].height = LINE_HEIGHT * lines + 3
+            ws.append(line)
         return last
+
+
+class _Free:
+    """A small sheet written cell by cell in any order (the summary), then streamed out:
+    cells are kept until `flush`, which writes them row by row to the write-only sheet."""
+
+    def __init__(self, ws: Worksheet) -> None:
+        self.ws = ws
+        self.cells: dict[tuple[int, int], WriteOnlyCell] = {}
+
+    def cell(self, row: int, column: int, value: Any = None) -> WriteOnlyCell:
+        """The cell at (row, column), made on first use; `value` set when given."""
+        cell = self.cells.get((row, column))
+        if cell is None:
+            cell = self.cells[(row, column)] = WriteOnlyCell(self.ws)
+        if value is not None:
+            cell.value = value
+        return cell
+
+    def __getitem__(self, coordinate: str) -> WriteOnlyCell:
+        letters, row = coordinate_from_string(coordinate)
+        return self.cell(row, column_index_from_string(letters))
+
+    def __setitem__(self, coordinate: str, value: Any) -> None:
+        self[coordinate].value = value
+
+    def __getattr__(self, name: str) -> Any:
+        # column_dimensions, add_table ...: the sheet's own.
+        return getattr(self.ws, name)
+
+    def flush(self) -> None:
+        """Write every cell, row by row."""
+        if not self.cells:
+            return
+        rows = max(r for r, _ in self.cells)
+        cols = max(c for _, c in self.cells)
+        for r in range(1, rows + 1):
+            self.ws.append([self.cells.get((r, c)) for c in range(1, cols + 1)])
 
 
 def rows_text(rows: list[Any]) -> str:
@@ -851,22 +910,50 @@ def _clean(text: str) -> str:
     return text[:MAX_CELL] + "…" if len(text) > MAX_CELL else text
 
 
-def _head_cell(ws: Worksheet, row: int, col: int, text: str) -> None:
-    cell = ws.cell(row, col, text)
+def _head_cell(ws: Any, *args: Any) -> WriteOnlyCell:
+    """A header cell: `_head_cell(ws, text)` for a streamed row, or `_head_cell(sheet, row,
+    col, text)` on a `_Free` sheet."""
+    if len(args) == 3:
+        row, col, text = args
+        cell = ws.cell(row, col, text)
+    else:
+        cell = WriteOnlyCell(ws, args[0])
     cell.font = HEAD_FONT
     cell.fill = HEAD_FILL
     cell.border = HEAD_BORDER
     cell.alignment = HEAD_ALIGN
+    return cell
 
 
-def _put(ws: Worksheet, row: int, col: int, value: Any):
-    """Write a value as what it is: text stays text (even '=…'), numbers and dates typed."""
+def _styled(ws: Worksheet, value: Any, **style: Any) -> WriteOnlyCell:
+    """A cell for a streamed row, with the given style attributes (font=..., ...)."""
+    cell = _write_cell(ws, value)
+    for name, v in style.items():
+        setattr(cell, name, v)
+    return cell
+
+
+def _cell_value(value: Any) -> Any:
+    """A value as a cell holds it: text cleaned, numbers and dates typed, the rest as text."""
     if isinstance(value, str):
-        value = _clean(value)
-    elif value is not None and not isinstance(value, int | float | date):
-        value = str(value)
+        return _clean(value)
+    if value is not None and not isinstance(value, int | float | date):
+        return str(value)
+    return value
+
+
+def _write_cell(ws: Worksheet, value: Any) -> WriteOnlyCell:
+    """A cell for a streamed row: text stays text (even '=…'), numbers and dates typed."""
+    cell = WriteOnlyCell(ws, _cell_value(value))
+    if isinstance(cell.value, str) and cell.value.startswith("="):
+        cell.data_type = "s"
+    return cell
+
+
+def _put(ws: Any, row: int, col: int, value: Any) -> WriteOnlyCell:
+    """Write a value on a `_Free` sheet as what it is (see _write_cell)."""
     cell = ws.cell(row, col)
-    cell.value = value
-    if isinstance(value, str) and value.startswith("="):
+    cell.value = _cell_value(value)
+    if isinstance(cell.value, str) and cell.value.startswith("="):
         cell.data_type = "s"
     return cell
