@@ -11,6 +11,10 @@ engine. Sheets, Chinese names by default (English with lang="en"):
 - 问题整改台账 Rectification ledger: one row per confirmed finding (every finding not dismissed
   while nothing has been adjudicated yet), with a status dropdown to track it.
 
+The workbook is write-only (openpyxl streams each row to the file as it is made), so a
+province's 800,000-row self-assessment sheet never sits in memory as cell objects; widths,
+frozen panes and row heights are therefore worked out before the rows they concern.
+
 Score and grade fields are optional: an audit without them gives empty score cells.
 ID numbers are written as the JSON has them (masked unless the user asked otherwise).
 """
