@@ -32,29 +32,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+# The browser, its flags and the filter probe are the HTML tests' own.
+from tests.test_html import ARGS, CHROMIUM, FILTER_JS  # noqa: E402
+
 BASELINE = HERE / "html_baseline.json"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AS_OF = "2026-06-30"
 REPEAT = 5
-
-FILTER_JS = """(q) => new Promise((resolve) => {
-    const input = document.getElementById('unit-filter');
-    const t0 = performance.now();
-    input.value = q;
-    input.dispatchEvent(new Event('input', {bubbles: true}));
-    document.body.getBoundingClientRect();
-    requestAnimationFrame(() => setTimeout(() => resolve([
-        performance.now() - t0, window.sandingReport.matched()]), 0));
-})"""
 
 SORT_JS = """() => new Promise((resolve) => {
     const t0 = performance.now();
@@ -118,7 +103,7 @@ def measure(html: Path) -> dict:
         for label, q in queries.items():
             runs = []
             for _ in range(REPEAT):
-                ms, _ = page.evaluate(FILTER_JS, q)
+                ms, *_ = page.evaluate(FILTER_JS, q)
                 runs.append(ms)
                 page.evaluate(FILTER_JS, "")
             filters[label] = round(statistics.median(runs), 1)

@@ -38,6 +38,20 @@ ARGS = [
 ]
 ARTIFACTS = Path(os.environ.get("SANDING_TEST_ARTIFACTS", "/tmp/sanding-html"))
 BIG_UNITS = 5000
+# Types a query into the unit filter; resolves, once the next frame is painted, to the
+# milliseconds that took, the number of matching units and the count label (bench/html_report.py
+# uses it too).
+FILTER_JS = """(q) => new Promise((resolve) => {
+    const input = document.getElementById('unit-filter');
+    const t0 = performance.now();
+    input.value = q;
+    input.dispatchEvent(new Event('input', {bubbles: true}));
+    document.body.getBoundingClientRect();
+    requestAnimationFrame(() => setTimeout(() => resolve([
+        performance.now() - t0,
+        window.sandingReport.matched(),
+        document.getElementById('unit-count').textContent]), 0));
+})"""
 BLOB = re.compile(r'<script type="application/json" id="sanding-data">(.*?)</script>', re.S)
 
 
@@ -135,20 +149,7 @@ class Page:
 
     def filter_ms(self, query: str) -> tuple[float, int, str]:
         """Type a query; milliseconds until the next frame is painted, matches, count label."""
-        return self.page.evaluate(
-            """(q) => new Promise((resolve) => {
-                const input = document.getElementById('unit-filter');
-                const t0 = performance.now();
-                input.value = q;
-                input.dispatchEvent(new Event('input', {bubbles: true}));
-                document.body.getBoundingClientRect();
-                requestAnimationFrame(() => setTimeout(() => resolve([
-                    performance.now() - t0,
-                    window.sandingReport.matched(),
-                    document.getElementById('unit-count').textContent]), 0));
-            })""",
-            query,
-        )
+        return self.page.evaluate(FILTER_JS, query)
 
     def rows(self) -> list[str]:
         return self.page.eval_on_selector_all(

@@ -392,3 +392,24 @@ def test_level3_scores_round_half_up_like_a_score_sheet() -> None:
 
     got = round_half_up(_np.array([11.145, 5.875, 7.625, 9.915, 0.004, 2.0]))
     assert got.tolist() == [11.15, 5.88, 7.63, 9.92, 0.0, 2.0]
+
+
+def test_gc_paused_restores_the_collector_even_on_error() -> None:
+    import gc
+
+    from sanding_rules.gcpause import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector that was off stays off
+    finally:
+        gc.enable()

@@ -9,7 +9,6 @@ of those, so a unit's score always equals the sum of its breakdown.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -21,6 +20,7 @@ from .adjudicate import CONFIRMED, DISMISSED, Verdict
 from .errors import Problem, ProblemCollector
 from .facts import Facts
 from .findings import Finding
+from .gcpause import gc_paused
 from .load import Dataset
 from .measures import MEASURES, measure
 from .model import Indicator, Model
@@ -370,13 +370,10 @@ def units_json(
 ) -> dict[str, dict[str, Any]]:
     """unit_id -> UnitScore.to_json(lang) for many units at once.
 
-    The breakdowns are millions of small acyclic dicts and lists; the cyclic garbage collector
-    would rescan them over and over while they are built (4x the time for a province), so it
-    is paused for the duration.
+    The breakdowns are millions of small acyclic dicts and lists, built with the collector
+    paused (see gcpause).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         if slim:
             details: dict[int, list] = {}
             for unit in scores.values():
@@ -387,9 +384,6 @@ def units_json(
                 for uid, unit in scores.items()
             }
         return {uid: unit.to_json(lang) for uid, unit in scores.items()}
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _given(

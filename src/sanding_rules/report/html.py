@@ -16,7 +16,6 @@ JSON report). The page's script inserts data only as text (textContent), never a
 from __future__ import annotations
 
 import base64
-import gc
 import hashlib
 from typing import Any
 
@@ -24,6 +23,7 @@ import orjson
 
 from ..audit import AuditResult
 from ..baseline import Triage
+from ..gcpause import gc_paused
 from ..rulefile import ACTIONS
 from . import SEVERITY_LABELS
 from .html_assets import CSS, JS
@@ -197,15 +197,8 @@ def report_data(
     result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
 ) -> dict[str, Any]:
     """Everything the page shows, compact (a 5,000-unit county is a few megabytes)."""
-    # A province's page data is millions of small acyclic lists: the cyclic collector would
-    # rescan them over and over while they are built.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # a province's page data is millions of small acyclic lists
         return _report_data(result, lang, show_ids, triage)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _report_data(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from typing import Any
 
@@ -11,6 +10,7 @@ import orjson
 from ..audit import AuditResult
 from ..baseline import Triage
 from ..findings import Finding
+from ..gcpause import gc_paused
 from ..score import model_json, units_json
 from . import evidence_for_output
 
@@ -44,15 +44,8 @@ def audit_json(
     result: AuditResult, lang: str = "zh", show_ids: bool = False, triage: Triage | None = None
 ) -> dict[str, Any]:
     """The audit as the contract's JSON object (with CI status under a baseline and waivers)."""
-    # Hundreds of thousands of small acyclic dicts: the cyclic collector would rescan them
-    # over and over while they are built.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # hundreds of thousands of small acyclic dicts
         return _audit_json(result, lang, show_ids, triage)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _audit_json(
