@@ -538,3 +538,25 @@ def test_unsorted_duplicate_person_ids_are_reported(tmp_path: Path) -> None:
         load_dataset(tmp_path)
     assert "row 5" in str(err.value) and "duplicate roster key person_id=P1" in str(err.value)
     assert "(first at roster.csv, row 3)" in str(err.value)
+
+
+def test_layout_is_the_same_whatever_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """_layout reads the bytes block by block, carrying the quote count; records, lines and
+    field counts must not depend on where the blocks break, even inside a quoted field."""
+    import random
+
+    import numpy as np
+
+    from sanding_rules.load import read
+
+    rng = random.Random(1)
+    pieces = [b"a", b",", b"\n", b"\r\n", b'"', b'""', b'"x,y"', b'"two\nlines"', b" ", b'5"3']
+    pieces.append("张".encode())
+    samples = [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 60))) for _ in range(800)]
+    whole = [read._layout(data) for data in samples]
+    monkeypatch.setattr(read, "_BLOCK", 7)
+    for data, want in zip(samples, whole, strict=True):
+        got = read._layout(data)
+        for name in ("starts", "first_line", "fields", "blank"):
+            assert np.array_equal(getattr(got, name), getattr(want, name)), (name, data)
+        assert (got.reliable, got.quoted) == (want.reliable, want.quoted), data

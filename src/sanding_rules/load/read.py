@@ -162,6 +162,9 @@ class _Layout:
     quoted: bool  # the file has a double quote somewhere
 
 
+_BLOCK = 1 << 24  # bytes per block: temporaries stay small whatever the file's size
+
+
 def _layout(data: bytes) -> _Layout:
     """Per CSV record: byte offset, first line, field count, blank flag; and whether to
     trust them.
@@ -170,37 +173,57 @@ def _layout(data: bytes) -> _Layout:
     never occur inside a multi-byte character, so byte positions are safe. Quoting is
     followed by parity (a newline or comma after an odd number of quotes is quoted), which
     is exact for RFC 4180 files; a quote in the middle of an unquoted field (5"3) breaks
-    parity, so such files are reported as not reliable.
+    parity, so such files are reported as not reliable. The bytes are taken in blocks,
+    carrying the quote count from block to block: a province's fully quoted roster has
+    tens of millions of quotes and commas, whose positions are never all held at once.
     """
     b = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(b == 10)
-    quotes = np.flatnonzero(b == 34)
+    n = len(b)
+    structural = np.array([10, 13, 34, 44], dtype=np.uint8)
     reliable = True
-    if quotes.size:
-        structural = np.array([10, 13, 34, 44], dtype=np.uint8)
-        after = np.isin(b[np.minimum(quotes + 1, len(b) - 1)], structural) | (quotes == len(b) - 1)
-        before = np.isin(b[np.maximum(quotes - 1, 0)], structural) | (quotes == 0)
-        reliable = bool((after | before).all())
+    quoted = False
+    ends: list[np.ndarray] = []  # newlines that end a record
+    ending: list[np.ndarray] = []  # ... and their numbers among all newlines
+    quotes_before: list[int] = []  # per block, quotes in the blocks before it
+    seen_quotes = seen_newlines = 0
+    for lo in range(0, n, _BLOCK):
+        block = b[lo : lo + _BLOCK]
+        newlines = np.flatnonzero(block == 10) + lo
+        quotes = np.flatnonzero(block == 34) + lo
+        quotes_before.append(seen_quotes)
+        if quotes.size:
+            quoted = True
+            after = np.isin(b[np.minimum(quotes + 1, n - 1)], structural) | (quotes == n - 1)
+            before = np.isin(b[np.maximum(quotes - 1, 0)], structural) | (quotes == 0)
+            reliable = reliable and bool((after | before).all())
         # A newline after an odd number of quotes is inside a quoted field.
-        ending = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)
-    else:
-        ending = np.arange(newlines.size)
-    ends = newlines[ending]
-    starts = np.concatenate(([0], ends + 1))
-    first_line = np.concatenate(([1], ending + 2))
-    stops = np.concatenate((ends, [len(data)]))
-    if starts[-1] >= len(data):  # the file ends with a newline: no record after it
+        outside = (seen_quotes + np.searchsorted(quotes, newlines)) % 2 == 0
+        ends.append(newlines[outside])
+        ending.append(np.flatnonzero(outside) + seen_newlines)
+        seen_quotes += quotes.size
+        seen_newlines += newlines.size
+    record_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+    numbers = np.concatenate(ending) if ending else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate(([0], record_ends + 1))
+    first_line = np.concatenate(([1], numbers + 2))
+    stops = np.concatenate((record_ends, [n]))
+    if starts[-1] >= n:  # the file ends with a newline: no record after it
         starts, first_line, stops = starts[:-1], first_line[:-1], stops[:-1]
-    commas = np.flatnonzero(b == 44)
-    if quotes.size and commas.size:
-        commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
-    per_record = np.diff(np.concatenate(([0], np.searchsorted(commas, stops))))
+    # Commas outside quotes, counted per record block by block.
+    commas_per_record = np.zeros(len(stops) + 1, dtype=np.int64)
+    for k, lo in enumerate(range(0, n, _BLOCK)):
+        block = b[lo : lo + _BLOCK]
+        commas = np.flatnonzero(block == 44) + lo
+        if quoted and commas.size:
+            quotes = np.flatnonzero(block == 34) + lo
+            commas = commas[(quotes_before[k] + np.searchsorted(quotes, commas)) % 2 == 0]
+        commas_per_record += np.bincount(np.searchsorted(stops, commas), minlength=len(stops) + 1)
     length = stops - starts
     has_cr = np.zeros(len(stops), dtype=bool)
     nonempty = length > 0
     has_cr[nonempty] = b[stops[nonempty] - 1] == 13
     blank = (length - has_cr) == 0
-    return _Layout(starts, first_line, per_record + 1, blank, reliable, bool(quotes.size))
+    return _Layout(starts, first_line, commas_per_record[: len(stops)] + 1, blank, reliable, quoted)
 
 
 # White space as str.strip() sees it (str.isspace): besides the ASCII controls and the
