@@ -209,21 +209,27 @@ def _layout(data: bytes) -> _Layout:
     stops = np.concatenate((record_ends, [n]))
     if starts[-1] >= n:  # the file ends with a newline: no record after it
         starts, first_line, stops = starts[:-1], first_line[:-1], stops[:-1]
-    # Commas outside quotes, counted per record block by block.
-    commas_per_record = np.zeros(len(stops) + 1, dtype=np.int64)
+    # Commas outside quotes before each record's end, block by block: each stop looks up the
+    # commas of its own block (few queries into a short array, not millions into a long one).
+    commas_before = np.empty(len(stops), dtype=np.int64)
+    total = 0
     for k, lo in enumerate(range(0, n, _BLOCK)):
         block = b[lo : lo + _BLOCK]
         commas = np.flatnonzero(block == 44) + lo
         if quoted and commas.size:
             quotes = np.flatnonzero(block == 34) + lo
             commas = commas[(quotes_before[k] + np.searchsorted(quotes, commas)) % 2 == 0]
-        commas_per_record += np.bincount(np.searchsorted(stops, commas), minlength=len(stops) + 1)
+        first, last = np.searchsorted(stops, [lo, lo + len(block)])
+        commas_before[first:last] = total + np.searchsorted(commas, stops[first:last])
+        total += commas.size
+    commas_before[np.searchsorted(stops, n) :] = total  # the record that runs to the end
+    fields = np.diff(np.concatenate(([0], commas_before))) + 1
     length = stops - starts
     has_cr = np.zeros(len(stops), dtype=bool)
     nonempty = length > 0
     has_cr[nonempty] = b[stops[nonempty] - 1] == 13
     blank = (length - has_cr) == 0
-    return _Layout(starts, first_line, commas_per_record[: len(stops)] + 1, blank, reliable, quoted)
+    return _Layout(starts, first_line, fields, blank, reliable, quoted)
 
 
 # White space as str.strip() sees it (str.isspace): besides the ASCII controls and the
