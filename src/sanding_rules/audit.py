@@ -81,6 +81,23 @@ def given_columns(dataset: Dataset) -> dict[str, set[str]]:
     return {name: set(t.filled) for name, t in dataset.tables.items()}
 
 
+def runnable_rules(
+    rules: list[Rule], facts: Facts, dataset: Dataset
+) -> tuple[list[Rule], list[NotEvaluated]]:
+    """The rules whose tables and columns the dataset gives, and why each other one is not
+    evaluated."""
+    columns = given_columns(dataset)
+    runnable: list[Rule] = []
+    skipped: list[NotEvaluated] = []
+    for rule in rules:
+        why = missing_inputs(rule, facts, columns)
+        if why is None:
+            runnable.append(rule)
+        else:
+            skipped.append(why)
+    return runnable, skipped
+
+
 def run_audit(
     dataset_path: Path,
     rules: list[Rule],
@@ -105,15 +122,7 @@ def run_audit(
     progress.step("构建事实表 building facts")
     facts = build_facts(dataset, as_of)
     timings["facts"] = time.perf_counter() - t1
-    columns = given_columns(dataset)
-    runnable: list[Rule] = []
-    skipped: list[NotEvaluated] = []
-    for rule in rules:
-        why = missing_inputs(rule, facts, columns)
-        if why is None:
-            runnable.append(rule)
-        else:
-            skipped.append(why)
+    runnable, skipped = runnable_rules(rules, facts, dataset)
     t2 = time.perf_counter()
     progress.step(f"评估{len(runnable)}条规则 evaluating {len(runnable)} rules")
     findings = find(runnable, facts, overrides, path=path)

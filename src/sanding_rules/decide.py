@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import expr, policies
-from .audit import given_columns
+from .audit import runnable_rules
 from .codes import ALLOWED_CATEGORIES
 from .engine import RuleSet
 from .errors import InputError, Problem, ProblemCollector
@@ -41,7 +41,6 @@ from .evaluate import (
     _values,
     build_findings,
     bulk_matches,
-    missing_inputs,
 )
 from .facts import FACT_FIELDS, Facts, build_facts
 from .findings import fingerprint
@@ -1163,12 +1162,5 @@ def load_decider(config: DeciderConfig) -> Decider:
     else:
         grades = GradeBook()
     facts = build_facts(dataset, as_of)
-    columns = given_columns(dataset)
-    runnable, skipped = [], []
-    for rule in rules:
-        why = missing_inputs(rule, facts, columns)
-        if why is None:
-            runnable.append(rule)
-        else:
-            skipped.append(why)
+    runnable, skipped = runnable_rules(rules, facts, dataset)
     return Decider(dataset, facts, runnable, skipped, policy, grades, config.overrides)
