@@ -18,6 +18,7 @@ from . import idnumber
 from .codes import ALLOWED_CATEGORIES, COUNTED_STATUSES
 from .expr import BOOL, DATE, NUM, STR
 from .load import Dataset
+from .load.tables import Coded
 
 UNIT_FIELDS = {
     "unit_id": STR,
@@ -217,9 +218,6 @@ def in_force(frame: pd.DataFrame, keys: list[str], as_of: date) -> pd.DataFrame:
     order = order.sort_values(keys + ["_eff"], kind="stable")
     latest = order.drop_duplicates(keys, keep="last")
     return latest.drop(columns="_eff")
-
-
-Coded = tuple[np.ndarray, np.ndarray]  # (int64 codes, -1 for missing; object uniques)
 
 
 def _coded(values: pd.Series) -> Coded:

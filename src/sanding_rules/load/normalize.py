@@ -18,6 +18,7 @@ from ..dates import DATE_FORMATS, parse_dates
 from ..errors import Problem, ProblemCollector
 from ..schema import Column, TableSchema
 from .read import ROWS_PER_PROBLEM, RawPart
+from .tables import Coded
 
 ROW = "_row"
 FILE = "_file"
@@ -195,8 +196,6 @@ def check_unit_references(
 # --- conversions ------------------------------------------------------------------------
 
 _Bad = list[tuple[np.ndarray, Callable[[int], str]]]
-# Integer codes per row (-1: missing) and the distinct values they stand for.
-Coded = tuple[np.ndarray, np.ndarray]
 _STRIP = np.frompyfunc(str.strip, 1, 1)
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# A column as integer codes (-1: missing), row by row, and the distinct values they stand for.
+Coded = tuple[np.ndarray, np.ndarray]
+
 
 @dataclass
 class Table:
@@ -26,7 +29,7 @@ class Table:
     filled: frozenset[str] = frozenset()
     # Repeated text columns (unit and body references) as integer codes and their values,
     # row by row with `frame`: counts and lookups use them instead of hashing text again.
-    coded: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    coded: dict[str, Coded] = field(default_factory=dict)
 
 
 @dataclass
