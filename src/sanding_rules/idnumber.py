@@ -139,15 +139,7 @@ def valid_array(values: np.ndarray) -> np.ndarray:
     missing = pd.isna(values)
     if missing.any():
         values = np.where(missing, "", values)
-    try:
-        # map(len) runs in C; past the missing values it fails only on numbers and the like.
-        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    except TypeError:
-        lengths = np.fromiter(
-            (len(v) if isinstance(v, str) else -1 for v in values),
-            dtype=np.int64,
-            count=len(values),
-        )
+    lengths = _lengths(values)
     exact = np.flatnonzero(lengths == 18)
     # Only the rare other lengths pay for strip(); a lower-case x is handled below.
     odd = np.flatnonzero((lengths != 18) & (lengths > 0))
@@ -157,13 +149,33 @@ def valid_array(values: np.ndarray) -> np.ndarray:
     if len(candidates) == 0:
         return result
     texts = values[exact].tolist() + [v for v, ok in zip(stripped, odd_ok, strict=True) if ok]
-    joined = "".join(texts)
-    if joined.isascii():
-        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)
-    else:
+    codes = _ascii_rows(texts)
+    if codes is None:
         codes = np.array(texts, dtype="U18").view(np.uint32).reshape(-1, 18)
     result[candidates] = _valid_codes(codes)
     return result
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    """len() of each text; -1 for anything that is not text."""
+    try:
+        # map(len) runs in C; it fails only on numbers and the like.
+        return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:
+        return np.fromiter(
+            (len(v) if isinstance(v, str) else -1 for v in values),
+            dtype=np.int64,
+            count=len(values),
+        )
+
+
+def _ascii_rows(texts: list[str]) -> np.ndarray | None:
+    """18-character texts as an (n, 18) array of bytes, from one joined buffer rather than
+    text by text; None when one of them is not ASCII."""
+    joined = "".join(texts)
+    if not joined.isascii():
+        return None
+    return np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)
 
 
 def number_keys(values: np.ndarray) -> np.ndarray:
@@ -178,13 +190,12 @@ def number_keys(values: np.ndarray) -> np.ndarray:
     keys = np.zeros(n, dtype=np.int64)
     if n == 0:
         return keys
-    lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
-    exact = np.flatnonzero(lengths == 18)
+    exact = np.flatnonzero(_lengths(values) == 18)
     numeric = np.zeros(n, dtype=bool)
-    joined = "".join(values[exact].tolist())
-    if exact.size and joined.isascii():
+    rows = _ascii_rows(values[exact].tolist())
+    if exact.size and rows is not None:
         # One contiguous row per character position (column access to (n, 18) is slow).
-        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18).T.copy()
+        codes = rows.T.copy()
         ok = np.ones(len(exact), dtype=bool)
         number = np.zeros(len(exact), dtype=np.int64)
         for i in range(17):
