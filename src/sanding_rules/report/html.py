@@ -30,48 +30,7 @@ from .html_assets import CSS, JS
 from .jsonout import audit_json
 from .locate import Locator
 
-try:  # the JSON lists the model's shared fields once; joined back per unit here
-    from .breakdown import full_breakdown
-except ImportError:  # pragma: no cover - a report whose units carry full breakdowns
-
-    def full_breakdown(audit: dict[str, Any], unit: dict[str, Any]) -> list[dict[str, Any]]:
-        return unit.get("breakdown") or []
-
-
 MAX_PLACES = 30  # source runs shown per finding (the rest are counted)
-
-
-def _skeleton(
-    breakdowns: list[list[dict[str, Any]]],
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The model's indicator tree (titles, descriptions), shared by every unit.
-
-    Returns the node list (each: key, level, title, and for indicators method and description)
-    and key -> index. Units refer to nodes by index, so titles are written once.
-    """
-    nodes: list[dict[str, Any]] = []
-    index: dict[str, int] = {}
-
-    def add(key: str, level: int, node: dict[str, Any]) -> None:
-        if key in index:
-            return
-        index[key] = len(nodes)
-        entry: dict[str, Any] = {"k": key, "l": level, "t": node.get("title") or {}}
-        if level == 3:
-            entry["m"] = node.get("method")
-            entry["d"] = node.get("description") or {}
-        nodes.append(entry)
-
-    for breakdown in breakdowns:
-        for l1 in breakdown:
-            k1 = l1["id"]
-            add(k1, 1, l1)
-            for l2 in l1.get("items") or []:
-                k2 = f"{k1}/{l2['id']}"
-                add(k2, 2, l2)
-                for ind in l2.get("indicators") or []:
-                    add(f"{k2}/{ind['id']}", 3, ind)
-    return nodes, index
 
 
 def _num(x: Any) -> Any:
@@ -80,63 +39,34 @@ def _num(x: Any) -> Any:
     return x
 
 
-def _breakdown(breakdown: list[dict[str, Any]], index: dict[str, int]) -> list[list[Any]]:
-    """A unit's breakdown as flat rows: [node, score, max] (+ measured, peer average, note,
-    deductions [[fingerprint, rule, amount, verdict]] for indicators)."""
-    rows: list[list[Any]] = []
-    for l1 in breakdown:
-        k1 = l1["id"]
-        rows.append([index[k1], _num(l1.get("score")), _num(l1.get("max"))])
-        for l2 in l1.get("items") or []:
-            k2 = f"{k1}/{l2['id']}"
-            rows.append([index[k2], _num(l2.get("score")), _num(l2.get("max"))])
-            for ind in l2.get("indicators") or []:
-                note = ind.get("note")
-                rows.append(
-                    [
-                        index[f"{k2}/{ind['id']}"],
-                        _num(ind.get("score")),
-                        _num(ind.get("max")),
-                        _num(ind.get("measured")),
-                        _num(ind.get("peer_average")),
-                        {"zh": note.get("zh"), "en": note.get("en")} if note else None,
-                        [
-                            [
-                                d.get("fingerprint"),
-                                d.get("rule"),
-                                _num(d.get("amount")),
-                                d.get("verdict"),
-                            ]
-                            for d in ind.get("deductions") or []
-                        ],
-                    ]
-                )
-    return rows
+def _breakdown_rows(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[list[Any]]]]:
+    """The model's indicator tree as nodes, and every unit's breakdown as flat rows.
 
-
-def _from_model(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[list[Any]]]] | None:
-    """Nodes and every unit's breakdown rows straight from the JSON's compact form: the same
-    as _skeleton and _breakdown over full_breakdown, without building 50,000 full trees for
-    a province. None when a unit's breakdown is not in the compact form."""
+    A node is {k: key, l: level, t: title} (indicators also m: method, d: description);
+    units refer to nodes by index, so titles are written once. A unit's rows are [node, score,
+    max], and for indicators also measured, peer average, note and deductions [[fingerprint,
+    rule, amount, verdict]]. Built from the JSON's compact breakdown and `model`, not from
+    50,000 expanded trees.
+    """
     model = doc.get("model")
-    if not isinstance(model, dict) or any(
-        not isinstance(u.get("breakdown"), dict) for u in doc["units"] if u.get("breakdown")
-    ):
-        return None
+    if not isinstance(model, dict):  # an audit without scores
+        return [], [[] for _ in doc["units"]]
     nodes: list[dict[str, Any]] = []
-    # Per row of a unit's breakdown: (level, position in l1/l2/l3, node, max, indicator).
-    plan: list[tuple[int, int, int, Any, dict[str, Any] | None]] = []
+    # Per row of a unit's breakdown: (level, position in l1/l2/l3, node, max, and for an
+    # indicator its id and peer average).
+    plan: list[tuple[int, int, int, Any, str | None, Any]] = []
     count = [0, 0, 0]
     for dim in model.get("dimensions", []):
-        plan.append((1, count[0], len(nodes), _num(dim.get("max")), None))
+        plan.append((1, count[0], len(nodes), _num(dim.get("max")), None, None))
         nodes.append({"k": dim["id"], "l": 1, "t": dim.get("title") or {}})
         count[0] += 1
         for item in dim.get("items", []):
-            plan.append((2, count[1], len(nodes), _num(item.get("max")), None))
+            plan.append((2, count[1], len(nodes), _num(item.get("max")), None, None))
             nodes.append({"k": f"{dim['id']}/{item['id']}", "l": 2, "t": item.get("title") or {}})
             count[1] += 1
             for ind in item.get("indicators", []):
-                plan.append((3, count[2], len(nodes), _num(ind.get("max")), ind))
+                peer = _num(ind.get("peer_average"))
+                plan.append((3, count[2], len(nodes), _num(ind.get("max")), ind["id"], peer))
                 nodes.append(
                     {
                         "k": f"{dim['id']}/{item['id']}/{ind['id']}",
@@ -150,7 +80,6 @@ def _from_model(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[li
     notes = {
         ref: {"zh": n.get("zh"), "en": n.get("en")} for ref, n in (doc.get("notes") or {}).items()
     }
-    peers = {id(ind): _num(ind.get("peer_average")) for _, _, _, _, ind in plan if ind is not None}
     rows_of_units = []
     for unit in doc["units"]:
         own = unit.get("breakdown")
@@ -160,13 +89,13 @@ def _from_model(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[li
         levels = (own.get("l1", []), own.get("l2", []), own.get("l3", []))
         details = own.get("details", {})
         rows: list[list[Any]] = []
-        for level, pos, node, maximum, ind in plan:
+        for level, pos, node, maximum, indicator, peer in plan:
             values = levels[level - 1]
             score = _num(values[pos]) if pos < len(values) else None
-            if ind is None:
+            if indicator is None:
                 rows.append([node, score, maximum])
                 continue
-            extra = details.get(ind["id"], {})
+            extra = details.get(indicator, {})
             note = extra.get("note")
             if isinstance(note, str):
                 note = notes.get(note, note)
@@ -176,7 +105,7 @@ def _from_model(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[li
                     score,
                     maximum,
                     _num(extra.get("measured")),
-                    peers[id(ind)],
+                    peer,
                     {"zh": note.get("zh"), "en": note.get("en")} if note else None,
                     [
                         [
@@ -207,13 +136,7 @@ def _report_data(
     triage = triage or Triage()
     doc = audit_json(result, lang, show_ids, triage)
     locator = Locator(result)
-    compact = _from_model(doc)
-    if compact is not None:
-        nodes, unit_rows = compact
-    else:
-        breakdowns = [full_breakdown(doc, u) for u in doc["units"]]
-        nodes, index = _skeleton(breakdowns)
-        unit_rows = [_breakdown(b, index) for b in breakdowns]
+    nodes, unit_rows = _breakdown_rows(doc)
     fidx: dict[str, list[int]] = {}
     findings = []
     for i, (f, obj) in enumerate(zip(result.findings, doc["findings"], strict=True)):
