@@ -453,7 +453,7 @@ class _Book:
             ws.cell(row, 1, title).font = Font(name=FONT, bold=True, size=12)
         top = row + 1
         for c, h in enumerate(head, 1):
-            _head_cell(ws, top, c, h[self.lang])
+            _head(ws.cell(top, c, h[self.lang]))
             widths[c] = max(widths.get(c, 0), width(h[self.lang]) + 4)
         for r, values in enumerate(rows, top + 1):
             for c, v in enumerate(values, 1):
@@ -477,14 +477,18 @@ class _Book:
 
     def units_sheet(self, ws: Worksheet) -> None:
         cols = list(UNIT_COLS)
-        level1: list[tuple[str, str, Any]] = []
+        level1: dict[Any, tuple[str, Any]] = {}  # id -> (title, max), in order of appearance
+        scores: list[dict[Any, Any]] = []  # per unit, its level-1 scores by id
         for u in self.units:
+            own = {}
             for item in full_breakdown(self.audit, u):
-                if isinstance(item, dict) and item.get("id") not in [x[0] for x in level1]:
-                    level1.append(
-                        (item.get("id"), _txt(item.get("title"), self.lang), item.get("max"))
+                if isinstance(item, dict):
+                    level1.setdefault(
+                        item.get("id"), (_txt(item.get("title"), self.lang), item.get("max"))
                     )
-        for lid, title, mx in level1:
+                    own[item.get("id")] = item.get("score")
+            scores.append(own)
+        for lid, (title, mx) in level1.items():
             if mx is None:
                 head = title
             else:
@@ -495,12 +499,7 @@ class _Book:
                 )
             cols.append((f"l1:{lid}", {"zh": head, "en": head}, "num"))
         rows = []
-        for u in self.units:
-            l1 = {
-                item.get("id"): item.get("score")
-                for item in full_breakdown(self.audit, u)
-                if isinstance(item, dict)
-            }
+        for u, l1 in zip(self.units, scores, strict=True):
             row = {
                 "unit_id": u.get("unit_id", ""),
                 "unit_name": u.get("unit_name", ""),
@@ -510,7 +509,7 @@ class _Book:
                 "actions": "、".join(self.action(a) for a in u.get("actions") or []),
                 "findings": u.get("findings"),
             }
-            for lid, _, _ in level1:
+            for lid in level1:
                 row[f"l1:{lid}"] = l1.get(lid)
             rows.append(row)
         self.data_sheet(ws, 1, cols, rows, freeze_cols=2)
@@ -742,7 +741,7 @@ class _Book:
             ws.append(line)
         for _ in range(head - 1 - len(preamble or [])):
             ws.append([])
-        ws.append([_head_cell(ws, h[self.lang]) for _, h, _ in cols])
+        ws.append([_head(WriteOnlyCell(ws, h[self.lang])) for _, h, _ in cols])
         # Row heights for wrapped text: not every spreadsheet program fits them on opening.
         wrapped = [(key, widths[c]) for c, (key, _, k) in enumerate(cols) if k.startswith("wrap")]
         # Setting a style through openpyxl's descriptors looks it up in the workbook's style
@@ -914,14 +913,8 @@ def _clean(text: str) -> str:
     return text[:MAX_CELL] + "…" if len(text) > MAX_CELL else text
 
 
-def _head_cell(ws: Any, *args: Any) -> WriteOnlyCell:
-    """A header cell: `_head_cell(ws, text)` for a streamed row, or `_head_cell(sheet, row,
-    col, text)` on a `_Free` sheet."""
-    if len(args) == 3:
-        row, col, text = args
-        cell = ws.cell(row, col, text)
-    else:
-        cell = WriteOnlyCell(ws, args[0])
+def _head(cell: WriteOnlyCell) -> WriteOnlyCell:
+    """Give a cell the header style."""
     cell.font = HEAD_FONT
     cell.fill = HEAD_FILL
     cell.border = HEAD_BORDER
@@ -947,16 +940,17 @@ def _cell_value(value: Any) -> Any:
 
 
 def _write_cell(ws: Worksheet, value: Any) -> WriteOnlyCell:
-    """A cell for a streamed row: text stays text (even '=…'), numbers and dates typed."""
-    cell = WriteOnlyCell(ws, _cell_value(value))
-    if isinstance(cell.value, str) and cell.value.startswith("="):
-        cell.data_type = "s"
-    return cell
+    """A cell for a streamed row, holding the value as what it is (see _set)."""
+    return _set(WriteOnlyCell(ws), value)
 
 
-def _put(ws: Any, row: int, col: int, value: Any) -> WriteOnlyCell:
-    """Write a value on a `_Free` sheet as what it is (see _write_cell)."""
-    cell = ws.cell(row, col)
+def _put(ws: _Free, row: int, col: int, value: Any) -> WriteOnlyCell:
+    """Write a value on a `_Free` sheet as what it is (see _set)."""
+    return _set(ws.cell(row, col), value)
+
+
+def _set(cell: WriteOnlyCell, value: Any) -> WriteOnlyCell:
+    """Put a value in a cell: text stays text (even '=…'), numbers and dates typed."""
     cell.value = _cell_value(value)
     if isinstance(cell.value, str) and cell.value.startswith("="):
         cell.data_type = "s"
